@@ -1,0 +1,59 @@
+using System.Text.Json.Serialization;
+
+namespace Yoi.Messages;
+
+public enum Role { User, Assistant, System }
+
+/// <summary>A content part of a message item (logged form, tag `kind`).</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
+[JsonDerivedType(typeof(TextPart), "text")]
+[JsonDerivedType(typeof(RefusalPart), "refusal")]
+public abstract record ContentPart;
+
+public sealed record TextPart(string Text) : ContentPart;
+
+public sealed record RefusalPart(string Refusal) : ContentPart;
+
+/// <summary>One unit of conversation history in its logged form (reference-engine §4.3):
+/// tag `kind`, no `id`/`status`; absent optionals omitted.</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
+[JsonDerivedType(typeof(MessageItem), "message")]
+[JsonDerivedType(typeof(ToolCallItem), "tool_call")]
+[JsonDerivedType(typeof(ToolResultItem), "tool_result")]
+[JsonDerivedType(typeof(ReasoningItem), "reasoning")]
+public abstract record HistoryItem;
+
+public sealed record MessageItem(Role Role, IReadOnlyList<ContentPart> Content) : HistoryItem
+{
+    public static MessageItem Text(Role role, string text) => new(role, [new TextPart(text)]);
+
+    /// <summary>Concatenated text of all text parts.</summary>
+    [JsonIgnore]
+    public string PlainText => string.Concat(Content.OfType<TextPart>().Select(p => p.Text));
+}
+
+/// <summary>`arguments` is a compact JSON object string (keys sorted, see ToolArguments).</summary>
+public sealed record ToolCallItem(string CallId, string Name, string Arguments) : HistoryItem;
+
+public sealed record ImageAttachment(string MimeType, string Data)
+{
+    [JsonPropertyName("kind")] public string Kind => "image";
+}
+
+public sealed record ToolResultItem(
+    string CallId,
+    string Summary,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ImageAttachment>? Attachments = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool IsError = false) : HistoryItem
+{
+    /// <summary>What the model sees: summary alone, or summary + "\n" + content.</summary>
+    [JsonIgnore]
+    public string ModelText => Content is null ? Summary : Summary + "\n" + Content;
+}
+
+public sealed record ReasoningItem(
+    string Text,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Summary = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? EncryptedContent = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Signature = null) : HistoryItem;

@@ -1,0 +1,70 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Yoi.Messages;
+
+/// <summary>Everything persisted in a Worker's journal: the reference's <see cref="LogEntry"/> kinds plus
+/// the Yoi markers below (our deviations: durable Paused, non-destructive rollback/rewind, journaled
+/// notify buffer, Worker creation with its resolved manifest).</summary>
+public interface IJournalEvent;
+
+/// <summary>An entry waiting in the notify buffer (reference-protocol §8.1), tag `kind`.</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
+[JsonDerivedType(typeof(PendingNotify), "notify")]
+[JsonDerivedType(typeof(PendingWorkerEvent), "worker_event")]
+public abstract record PendingNotification;
+
+public sealed record PendingNotify(string Message, bool AutoRun) : PendingNotification;
+
+public sealed record PendingWorkerEvent(WorkerEvent Event) : PendingNotification;
+
+public enum DiscardReason { Rollback, Rewind }
+
+/// <summary>First event of every Worker: its identity and the resolved manifest (secrets never included).</summary>
+public sealed record WorkerCreated(long Ts, string WorkerName, Guid SessionId, Guid SegmentId, JsonElement Manifest) : IJournalEvent;
+
+/// <summary>Marker: the visible projection of segment <c>SegmentId</c> keeps only its first <c>KeepEntries</c>
+/// entries. The discarded suffix stays in the journal for audit.</summary>
+public sealed record EntriesDiscarded(long Ts, Guid SegmentId, int KeepEntries, DiscardReason Reason) : IJournalEvent;
+
+/// <summary>An entry was pushed onto the notify buffer (survives restarts).</summary>
+public sealed record NotifyQueued(long Ts, PendingNotification Entry) : IJournalEvent;
+
+/// <summary>The first <c>Count</c> buffered entries were drained into history.</summary>
+public sealed record NotifyDrained(long Ts, int Count) : IJournalEvent;
+
+/// <summary>Durable Paused: the run ended paused; cleared by <see cref="RunResumed"/>, a new invoke or an abandon.</summary>
+public sealed record RunPaused(long Ts) : IJournalEvent;
+
+public sealed record RunResumed(long Ts) : IJournalEvent;
+
+/// <summary>Stable manifests for the journal's JSON serializer: a row's manifest names its record kind.</summary>
+public static class JournalManifest
+{
+    private static readonly (string Manifest, Type Type)[] Table =
+    [
+        ("entry", typeof(LogEntry)),
+        ("worker_created", typeof(WorkerCreated)),
+        ("entries_discarded", typeof(EntriesDiscarded)),
+        ("notify_queued", typeof(NotifyQueued)),
+        ("notify_drained", typeof(NotifyDrained)),
+        ("run_paused", typeof(RunPaused)),
+        ("run_resumed", typeof(RunResumed)),
+    ];
+
+    public static string Of(IJournalEvent e) => Of(e.GetType());
+
+    public static string Of(Type t)
+    {
+        foreach (var (m, type) in Table)
+            if (type.IsAssignableFrom(t)) return m;
+        throw new ArgumentException($"{t.Name} is not a journal event type");
+    }
+
+    public static Type TypeOf(string manifest)
+    {
+        foreach (var (m, type) in Table)
+            if (m == manifest) return type;
+        throw new ArgumentException($"unknown journal manifest '{manifest}'");
+    }
+}
