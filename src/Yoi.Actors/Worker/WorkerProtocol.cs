@@ -1,0 +1,27 @@
+using Akka.Actor;
+using Yoi.Messages;
+
+namespace Yoi.Actors.Worker;
+
+/// <summary>Everything sent to a Worker goes through the `worker` shard region in this envelope; the
+/// message extractor routes by the root segment of the full name (children live with their root).</summary>
+public sealed record WorkerEnvelope(string WorkerName, IYoiMessage Message) : IYoiMessage
+{
+    /// <summary>The top-level Worker's name: the entity id.</summary>
+    public string EntityId => WorkerName.Split('/', 2)[0];
+}
+
+/// <summary>A client connection asks to attach. With <c>ManifestToml</c> the Worker is created if it does not
+/// exist yet (relative scope targets resolve against <c>ManifestDir</c>). Accepted: the client receives the
+/// alert replay, one <see cref="SnapshotEvent"/> and then every live <see cref="Event"/>, each as a plain
+/// message whose Sender is the Worker. Refused: it receives <see cref="AttachRejected"/>.</summary>
+public sealed record AttachClient(IActorRef Client, string? ManifestToml = null, string? ManifestDir = null) : IYoiMessage;
+
+/// <summary>The connection closed: stop sending it events.</summary>
+public sealed record DetachClient(IActorRef Client) : IYoiMessage;
+
+/// <summary>A method from a client. <c>Client</c> receives connection-scoped replies (completions).</summary>
+public sealed record ClientMethod(Method Method, IActorRef? Client = null) : IYoiMessage;
+
+/// <summary>Attach refused, e.g. `invalid_request` "worker `x` does not exist" or a bad manifest.</summary>
+public sealed record AttachRejected(string WorkerName, ErrorEvent Error) : IYoiMessage;
