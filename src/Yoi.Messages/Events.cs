@@ -6,7 +6,17 @@ namespace Yoi.Messages;
 /// <summary>Worker → client event, adjacently tagged `{"event":…,"data":…}` (reference-protocol §2).
 /// Unit events have no `data`; newtype events (`alert`, `memory_worker`) have the struct as `data`.</summary>
 [JsonConverter(typeof(Json.EventConverter))]
-public abstract record Event : IYoiMessage;
+public abstract record Event : IYoiMessage
+{
+    /// <summary>Decodes one JSON line; any failure is a <see cref="JsonException"/>.</summary>
+    public static Event Decode(string line) => Json.Codec.Decode<Event>(line);
+
+    /// <inheritdoc cref="Decode(string)"/>
+    public static Event Decode(ReadOnlySpan<byte> utf8Line) => Json.Codec.Decode<Event>(utf8Line);
+
+    /// <summary>Compact JSON (one line, no trailing newline).</summary>
+    public string Encode() => Json.Codec.Encode<Event>(this);
+}
 
 // --- connection-scoped ---
 public sealed record AlertEvent(AlertLevel Level, AlertSource Source, string Message, long TimestampMs) : Event;
@@ -14,8 +24,8 @@ public sealed record SnapshotEvent(
     IReadOnlyList<LogEntry> Entries,
     Greeting Greeting,
     WorkerStatus Status = WorkerStatus.Idle,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] InFlightSnapshot? InFlight = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<JsonElement>? InternalWorkers = null) : Event;
+    [property: Json.JsonOmitEmpty] InFlightSnapshot? InFlight = null,
+    [property: Json.JsonOmitEmpty] IReadOnlyList<JsonElement>? InternalWorkers = null) : Event;
 public sealed record CompletionsEvent(CompletionKind Kind, IReadOnlyList<CompletionEntry> Entries) : Event;
 
 // --- log lane ---
@@ -73,9 +83,13 @@ public sealed record Greeting(
     string WorkerName, string Cwd, string Provider, string Model, string ScopeSummary,
     IReadOnlyList<string> Tools, ulong ContextWindow = 0, ulong ContextTokens = 0);
 
+/// <summary>`blocks`/`commands` are omitted when empty; a snapshot omits the whole value when both are empty.</summary>
 public sealed record InFlightSnapshot(
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<InFlightBlock>? Blocks = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<JsonElement>? Commands = null);
+    [property: Json.JsonOmitEmpty] IReadOnlyList<InFlightBlock>? Blocks = null,
+    [property: Json.JsonOmitEmpty] IReadOnlyList<JsonElement>? Commands = null) : Json.IOmittable
+{
+    [JsonIgnore] public bool IsEmpty => (Blocks is null || Blocks.Count == 0) && (Commands is null || Commands.Count == 0);
+}
 
 /// <summary>Presentation-only streaming state (reference-protocol §8.2), tag `kind`.
 /// `finished` is omitted when false; a tool call's `state` is omitted when pending.</summary>

@@ -37,14 +37,14 @@ public sealed record ToolCallItem(string CallId, string Name, string Arguments) 
 
 public sealed record ImageAttachment(string MimeType, string Data)
 {
-    [JsonPropertyName("kind")] public string Kind => "image";
+    [JsonPropertyName("kind"), JsonPropertyOrder(-1)] public string Kind => "image";
 }
 
 public sealed record ToolResultItem(
     string CallId,
     string Summary,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ImageAttachment>? Attachments = null,
+    [property: Json.JsonOmitEmpty] IReadOnlyList<ImageAttachment>? Attachments = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool IsError = false) : HistoryItem
 {
     /// <summary>What the model sees: summary alone, or summary + "\n" + content.</summary>
@@ -54,6 +54,6 @@ public sealed record ToolResultItem(
 
 public sealed record ReasoningItem(
     string Text,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Summary = null,
+    [property: Json.JsonOmitEmpty] IReadOnlyList<string>? Summary = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? EncryptedContent = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Signature = null) : HistoryItem;

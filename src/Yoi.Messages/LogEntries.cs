@@ -8,7 +8,9 @@ public enum InvokeKind { UserSend, Notify, WorkerEvent, SystemReminder, Wakeup }
 /// <summary>Engine outcome recorded by `run_completed` (reference-engine §1.3).</summary>
 public enum EngineResult { Finished, Paused, LimitReached, Yielded }
 
-/// <summary>Per-request configuration; every field is written (nulls included) inside `segment_start.config`.</summary>
+/// <summary>Per-request configuration; every field is written (nulls included) inside `segment_start.config`.
+/// `stop_sequences` is always a list (null reads as empty); `reasoning` is an effort label string or an
+/// integer thinking budget.</summary>
 public sealed record RequestConfig(
     uint? MaxTokens = null,
     double? Temperature = null,
@@ -18,6 +20,12 @@ public sealed record RequestConfig(
     JsonElement? Reasoning = null)
 {
     public static RequestConfig Default { get; } = new(StopSequences: []);
+
+    [JsonPropertyOrder(1)]
+    public IReadOnlyList<string> StopSequences { get; init; } = StopSequences ?? [];
+
+    [JsonPropertyOrder(2)]
+    public JsonElement? Reasoning { get; init; } = Reasoning is { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } ? null : Reasoning;
 }
 
 public sealed record SegmentOrigin(Guid SegmentId, ulong AtTurnIndex);
@@ -57,12 +65,14 @@ public sealed record InvokeEntry(InvokeKind Trigger) : LogEntry;
 
 public sealed record UserInputEntry(
     IReadOnlyList<Segment> Segments,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<SessionExtension>? Extensions = null) : LogEntry;
+    [property: Json.JsonOmitEmpty] IReadOnlyList<SessionExtension>? Extensions = null) : LogEntry;
 
 /// <summary>An assistant-side item: a message, a tool call or reasoning.</summary>
 public sealed record AssistantItemEntry(HistoryItem Item) : LogEntry;
 
-public sealed record ToolResultEntry(ToolResultItem Item) : LogEntry;
+/// <summary>`item` is the logged `tool_result` item, written with its `kind` tag.</summary>
+public sealed record ToolResultEntry(
+    [property: JsonConverter(typeof(Json.TaggedAsBaseConverter<HistoryItem, ToolResultItem>))] ToolResultItem Item) : LogEntry;
 
 public sealed record SystemItemEntry(SystemItem Item) : LogEntry;
 

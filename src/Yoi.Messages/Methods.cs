@@ -5,7 +5,18 @@ namespace Yoi.Messages;
 /// <summary>Client → Worker method, adjacently tagged `{"method":…,"params":…}` (reference-protocol §1).
 /// Unit methods have no `params`.</summary>
 [JsonConverter(typeof(Json.MethodConverter))]
-public abstract record Method : IYoiMessage;
+public abstract record Method : IYoiMessage
+{
+    /// <summary>Decodes one JSON line; any failure (malformed JSON, unknown method, `run_tracked`, schema
+    /// mismatch) is a <see cref="System.Text.Json.JsonException"/> whose message suits "invalid method: …".</summary>
+    public static Method Decode(string line) => Json.Codec.Decode<Method>(line);
+
+    /// <inheritdoc cref="Decode(string)"/>
+    public static Method Decode(ReadOnlySpan<byte> utf8Line) => Json.Codec.Decode<Method>(utf8Line);
+
+    /// <summary>Compact JSON (one line, no trailing newline).</summary>
+    public string Encode() => Json.Codec.Encode<Method>(this);
+}
 
 public sealed record RunMethod(IReadOnlyList<Segment> Input) : Method;
 

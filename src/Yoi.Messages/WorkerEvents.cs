@@ -26,24 +26,24 @@ public abstract record WorkerEvent
 
 public sealed record TurnEndedWorkerEvent(string WorkerName) : WorkerEvent
 {
-    public override bool IsAgentVisible => true;
+    [JsonIgnore] public override bool IsAgentVisible => true;
     public override string Render() => $"worker `{WorkerName}` finished a turn";
 }
 
 public sealed record ErroredWorkerEvent(string WorkerName, string Message) : WorkerEvent
 {
-    public override bool IsAgentVisible => true;
+    [JsonIgnore] public override bool IsAgentVisible => true;
     public override string Render() => $"worker `{WorkerName}` errored: {Message}";
 }
 
 public sealed record ShutDownWorkerEvent(string WorkerName) : WorkerEvent
 {
-    public override bool IsAgentVisible => true;
+    [JsonIgnore] public override bool IsAgentVisible => true;
     public override string Render() => $"worker `{WorkerName}` shut down";
 }
 
 public sealed record ScopeSubDelegatedWorkerEvent(string ParentWorker, string SubWorker, string SubSocket, IReadOnlyList<ScopeRule> Scope) : WorkerEvent
 {
-    public override bool IsAgentVisible => false;
+    [JsonIgnore] public override bool IsAgentVisible => false;
     public override string Render() => $"worker `{ParentWorker}` sub-delegated scope to `{SubWorker}`";
 }

@@ -1,0 +1,129 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Microsoft.Data.Sqlite;
+using Yoi.Actors.Worker;
+using Yoi.Messages;
+
+namespace Yoi.Actors.Hosting;
+
+/// <summary>Registry key of the `worker` shard region.</summary>
+public sealed class WorkerRegion;
+
+/// <summary>Akka.Hosting composition of a Yoi node: remoting, cluster (self-join when no seeds), the SQL
+/// journal, our serializers and the `worker` shard region.</summary>
+public static class YoiHosting
+{
+    public const string RegionName = "worker";
+
+    public static AkkaConfigurationBuilder AddYoiNode(this AkkaConfigurationBuilder builder, YoiNodeOptions options, WorkerRuntime? runtime = null)
+    {
+        Directory.CreateDirectory(options.Home);
+        var rt = (runtime ?? WorkerRuntime.Default) with { SnapshotEvery = options.SnapshotEvery };
+        var journal = JournalConfig.From(options);
+        journal.Prepare();
+
+        if (options.ExtraHocon is { } extra) builder.AddHocon(extra, HoconAddMode.Prepend);
+        builder
+            .AddHocon(journal.Hocon + (options.SerializeMessages ? "\nakka.actor.serialize-messages = on\n" + LocalOnlySerializer.Hocon : ""), HoconAddMode.Prepend)
+            .WithRemoting(new RemoteOptions { HostName = options.Hostname, Port = options.Port })
+            .WithClustering(new ClusterOptions { SeedNodes = options.SeedNodes.ToArray() })
+            .WithCustomSerializer("yoi-hyperion", [typeof(IYoiMessage)], sys => new HyperionSerializer(sys))
+            .WithCustomSerializer("yoi-journal", [typeof(IJournalEvent), typeof(WorkerSnapshot)], sys => new JournalJsonSerializer(sys))
+            .WithShardRegion<WorkerRegion>(RegionName,
+                name => WorkerActor.Props(name, rt),
+                new WorkerMessageExtractor(),
+                new ShardOptions
+                {
+                    StateStoreMode = StateStoreMode.DData,
+                    RememberEntities = false,
+                    // Workers passivate themselves only when idle and unattended: never mid-run.
+                    ShouldPassivateIdleEntities = false,
+                });
+        if (options.SeedNodes.Count == 0)
+            builder.AddStartup((system, _) =>
+            {
+                var cluster = Cluster.Get(system);
+                cluster.Join(cluster.SelfAddress);
+            });
+        return builder;
+    }
+}
+
+/// <summary>The journal and snapshot store HOCON for SQLite (embedded default) or PostgreSQL.</summary>
+public sealed record JournalConfig(string Provider, string ConnectionString, string? SqliteFile)
+{
+    public static JournalConfig From(YoiNodeOptions o)
+    {
+        var j = o.Journal;
+        if (string.IsNullOrWhiteSpace(j) || j == "sqlite")
+            return new JournalConfig("SQLite.MS", $"Data Source={o.SqlitePath};Pooling=True", o.SqlitePath);
+        if (j.StartsWith("sqlite:", StringComparison.Ordinal))
+        {
+            var file = Path.GetFullPath(j["sqlite:".Length..]);
+            return new JournalConfig("SQLite.MS", $"Data Source={file};Pooling=True", file);
+        }
+        if (j.StartsWith("postgres://", StringComparison.Ordinal) || j.StartsWith("postgresql://", StringComparison.Ordinal))
+        {
+            var uri = new Uri(j);
+            var userInfo = uri.UserInfo.Split(':', 2);
+            var cs = $"Host={uri.Host};Port={(uri.Port > 0 ? uri.Port : 5432)};Database={uri.AbsolutePath.TrimStart('/')};" +
+                     $"Username={Uri.UnescapeDataString(userInfo[0])}" +
+                     (userInfo.Length > 1 ? $";Password={Uri.UnescapeDataString(userInfo[1])}" : "");
+            return new JournalConfig("PostgreSQL.15", cs, null);
+        }
+        if (j.Contains("Host=", StringComparison.OrdinalIgnoreCase))
+            return new JournalConfig("PostgreSQL.15", j, null);
+        throw new ArgumentException($"--journal must be sqlite, sqlite:PATH or postgres://user:pass@host:port/db (got \"{j}\")");
+    }
+
+    /// <summary>SQLite in WAL mode: readers (recoveries) do not block the journal writer.</summary>
+    public void Prepare()
+    {
+        if (SqliteFile is null) return;
+        Directory.CreateDirectory(Path.GetDirectoryName(SqliteFile)!);
+        using var connection = new SqliteConnection($"Data Source={SqliteFile}");
+        connection.Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "PRAGMA journal_mode=WAL;";
+        cmd.ExecuteNonQuery();
+    }
+
+    public string Hocon
+    {
+        get
+        {
+            var cs = ConnectionString.Replace("\\", "\\\\").Replace("\"", "\\\"");
+            return $$"""
+            akka.persistence {
+              journal {
+                plugin = "akka.persistence.journal.sql"
+                sql {
+                  class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
+                  connection-string = "{{cs}}"
+                  provider-name = "{{Provider}}"
+                  auto-initialize = true
+                }
+              }
+              query.journal.sql {
+                class = "Akka.Persistence.Sql.Query.SqlReadJournalProvider, Akka.Persistence.Sql"
+                connection-string = "{{cs}}"
+                provider-name = "{{Provider}}"
+              }
+              snapshot-store {
+                plugin = "akka.persistence.snapshot-store.sql"
+                sql {
+                  class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
+                  connection-string = "{{cs}}"
+                  provider-name = "{{Provider}}"
+                  auto-initialize = true
+                }
+              }
+            }
+            """;
+        }
+    }
+}

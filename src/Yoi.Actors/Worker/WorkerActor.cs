@@ -1,0 +1,655 @@
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using Yoi.Actors.Engine;
+using Yoi.Actors.Manifest;
+using Yoi.Messages;
+
+namespace Yoi.Actors.Worker;
+
+/// <summary>One Worker: a persistent, sharded actor whose journal is the session log. Become-states
+/// Idle / Running / Paused implement the method × state table of reference-protocol §5.1; the turn engine
+/// runs in a piped task and talks back through <see cref="WorkerTurnHost"/> messages.</summary>
+public sealed class WorkerActor : ReceivePersistentActor
+{
+    public const int AlertCapacity = 512;
+    private const string AlreadyRunning = "Worker is already executing a turn";
+    private const string AlreadyRunningControl = "Worker is already executing a turn; rewind/compact can only run while idle or paused";
+    private const string DiscoveryWhileRunning = "Worker discovery/control requests are only handled while the Worker is idle or paused";
+
+    private readonly string _name;
+    private readonly WorkerRuntime _runtime;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly HashSet<IActorRef> _clients = [];
+    private readonly LinkedList<AlertEvent> _alerts = new();
+    private readonly InFlightBlocks _inFlight = new();
+    private WorkerState _state = new();
+    private WorkerManifest? _manifest;
+    private IModelClient? _model;
+    private IReadOnlyList<ITool> _tools = [];
+    private Greeting? _greeting;
+    private WorkerStatus _status = WorkerStatus.Idle;
+    private ulong _llmCallCount;
+    private long _snapshotSeqNr;
+    private int _sinceSnapshot;
+    private int _runSeq;
+    private ActiveRun? _run;
+
+    public WorkerActor(string name, WorkerRuntime runtime)
+    {
+        _name = name;
+        _runtime = runtime;
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            _state = WorkerState.FromSnapshot((WorkerSnapshot)offer.Snapshot);
+            _snapshotSeqNr = offer.Metadata.SequenceNr;
+        });
+        Recover<IJournalEvent>(e => _state.Apply(e));
+        Recover<RecoveryCompleted>(_ => OnRecovered());
+    }
+
+    public override string PersistenceId => "worker|" + _name;
+
+    public static Props Props(string name, WorkerRuntime runtime) => Akka.Actor.Props.Create(() => new WorkerActor(name, runtime));
+
+    private void OnRecovered()
+    {
+        _sinceSnapshot = (int)Math.Max(0, LastSequenceNr - _snapshotSeqNr);
+        if (_state.Created) Activate(WorkerManifest.FromJson(_state.Manifest));
+        if (_state.Paused) BecomePaused(); else BecomeIdle();
+    }
+
+    // ------------------------------------------------------------------ states
+
+    private void BecomeIdle()
+    {
+        _status = WorkerStatus.Idle;
+        SetReceiveTimeout(_runtime.IdlePassivation ?? TimeSpan.FromMinutes(2));
+        Become(Idle);
+    }
+
+    private void BecomePaused()
+    {
+        _status = WorkerStatus.Paused;
+        SetReceiveTimeout(_runtime.IdlePassivation ?? TimeSpan.FromMinutes(2));
+        Become(Paused);
+    }
+
+    private void BecomeRunning()
+    {
+        _status = WorkerStatus.Running;
+        SetReceiveTimeout(null);
+        Become(Running);
+    }
+
+    private void Idle()
+    {
+        CommonCommands();
+        Command<ClientMethod>(m =>
+        {
+            switch (m.Method)
+            {
+                case RunMethod r: StartUserRun(r.Input, null); break;
+                case RunTrackedMethod rt: StartUserRun(rt.Input, [SubmissionExtension(rt.SubmissionId)]); break;
+                case NotifyMethod n: Queue(new PendingNotify(n.Message, n.AutoRun), n.AutoRun ? InvokeKind.Notify : null); break;
+                case WorkerEventMethod w: OnWorkerEvent(w.Event, wake: true); break;
+                case ResumeMethod: Error(ErrorCode.NotPaused, "Worker is not paused"); break;
+                case CancelMethod or PauseMethod: Error(ErrorCode.NotRunning, "Worker is not running"); break;
+                case CompactMethod: Compact(); break;
+                case ListRewindTargetsMethod: Broadcast(Rewind.ListTargets(_state.Entries, _state.SegmentId)); break;
+                case RewindToMethod rw: RewindTo(rw); break;
+                case ShutdownMethod: ShutDown(); break;
+                default: CommonMethod(m); break;
+            }
+        });
+        Command<ReceiveTimeout>(_ => PassivateIfUnattended());
+    }
+
+    private void Running()
+    {
+        CommonCommands();
+        Command<ClientMethod>(m =>
+        {
+            var run = _run!;
+            switch (m.Method)
+            {
+                case RunMethod or RunTrackedMethod or ResumeMethod: Error(ErrorCode.AlreadyRunning, AlreadyRunning); break;
+                case NotifyMethod n: Queue(new PendingNotify(n.Message, n.AutoRun), wake: null); break;
+                case WorkerEventMethod w: OnWorkerEvent(w.Event, wake: false); break;
+                case CancelMethod: run.Cancel(); break;
+                case PauseMethod: run.PauseRequested = true; run.Cancel(); break;
+                case ShutdownMethod: run.ShutdownRequested = true; run.Cancel(); break;
+                case CompactMethod or ListRewindTargetsMethod or RewindToMethod: Error(ErrorCode.AlreadyRunning, AlreadyRunningControl); break;
+                case ListWorkersMethod or RestoreWorkerMethod or RegisterPeerMethod: Error(ErrorCode.AlreadyRunning, DiscoveryWhileRunning); break;
+                default: CommonMethod(m); break;
+            }
+        });
+    }
+
+    private void Paused()
+    {
+        CommonCommands();
+        Command<ClientMethod>(m =>
+        {
+            switch (m.Method)
+            {
+                case RunMethod r: StartUserRun(r.Input, null); break;
+                case RunTrackedMethod rt: StartUserRun(rt.Input, [SubmissionExtension(rt.SubmissionId)]); break;
+                case NotifyMethod n: Queue(new PendingNotify(n.Message, n.AutoRun), wake: null); break;
+                case WorkerEventMethod w: OnWorkerEvent(w.Event, wake: false); break;
+                case ResumeMethod: StartResumeRun(); break;
+                case CancelMethod: AbandonPausedTurn(); break;
+                case PauseMethod: break; // idempotent: no event
+                case CompactMethod: Error(ErrorCode.InvalidRequest, "Cannot compact while the Worker is paused; resume or start a fresh turn first"); break;
+                case ListRewindTargetsMethod: Broadcast(Rewind.ListTargets(_state.Entries, _state.SegmentId)); break;
+                case RewindToMethod: Error(ErrorCode.InvalidRequest, "Cannot apply rewind while the Worker is paused; resume or wait for idle first"); break;
+                case ShutdownMethod: ShutDown(); break;
+                default: CommonMethod(m); break;
+            }
+        });
+        Command<ReceiveTimeout>(_ => PassivateIfUnattended());
+    }
+
+    /// <summary>Accepted in every state: client attachment, engine reports, snapshot housekeeping.</summary>
+    private void CommonCommands()
+    {
+        Command<AttachClient>(OnAttach);
+        Command<DetachClient>(d => Detach(d.Client));
+        Command<Terminated>(t => Detach(t.ActorRef));
+        Command<CommitItem>(OnCommitItem);
+        Command<DrainPending>(OnDrainPending);
+        Command<EnginePublished>(OnEnginePublished);
+        Command<EngineWarned>(w => { if (w.RunId == _run?.Id) Alert(AlertLevel.Warn, AlertSource.Engine, w.Message); });
+        Command<EngineFinished>(OnEngineFinished);
+        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "snapshot of {0} failed", _name));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "deleting old snapshots of {0} failed", _name));
+    }
+
+    /// <summary>Methods whose handling does not depend on the state.</summary>
+    private void CommonMethod(ClientMethod m)
+    {
+        switch (m.Method)
+        {
+            case ListCompletionsMethod c:
+                m.Client?.Tell(Completions.List(_manifest?.BaseDir, c.Prefix));
+                break;
+            case ListWorkersMethod:
+                Broadcast(new WorkersListedEvent(JsonSerializer.SerializeToElement(new[] { SelfListing() })));
+                break;
+            case RestoreWorkerMethod r when r.Name == _name:
+                Broadcast(new WorkerRestoredEvent(JsonSerializer.SerializeToElement(new
+                {
+                    action = "already_live", worker_name = _name, socket_path = "", status = Wire(_status),
+                })));
+                break;
+            case RestoreWorkerMethod r:
+                Error(ErrorCode.InvalidRequest, $"worker `{r.Name}` is not visible to this Worker");
+                break;
+            case RegisterPeerMethod p when p.Name == _name:
+                Error(ErrorCode.InvalidRequest, $"worker `{p.Name}` cannot be registered as a peer of itself");
+                break;
+            case RegisterPeerMethod p:
+                Error(ErrorCode.InvalidRequest, $"worker `{p.Name}` cannot be registered as a peer: peer registration is not available on this node yet");
+                break;
+            default:
+                // Host-level methods never reach a Worker; a client that sends one gets a clear refusal.
+                m.Client?.Tell(new ErrorEvent(ErrorCode.InvalidRequest, $"invalid method: `{m.Method.GetType().Name}` is not a Worker method"));
+                break;
+        }
+    }
+
+    // ------------------------------------------------------------------ clients
+
+    private void OnAttach(AttachClient a)
+    {
+        if (_state.Created)
+        {
+            Attach(a.Client);
+            return;
+        }
+        if (a.ManifestToml is null)
+        {
+            a.Client.Tell(new AttachRejected(_name, new ErrorEvent(ErrorCode.InvalidRequest, $"worker `{_name}` does not exist")));
+            PassivateIfUnattended();
+            return;
+        }
+        WorkerManifest manifest;
+        try
+        {
+            manifest = ManifestLoader.Parse(a.ManifestToml, a.ManifestDir ?? Environment.CurrentDirectory);
+            _runtime.ModelFactory(manifest, _name); // fail now, not at the first run, if the model cannot be built
+        }
+        catch (Exception e) when (e is ManifestException or IOException or JsonException or ArgumentException or InvalidOperationException)
+        {
+            a.Client.Tell(new AttachRejected(_name, new ErrorEvent(ErrorCode.InvalidRequest, "invalid manifest: " + e.Message)));
+            PassivateIfUnattended();
+            return;
+        }
+        var created = new WorkerCreated(Now(), _name, Guid.CreateVersion7(), Guid.CreateVersion7(), manifest.ToJson());
+        Persist(created, e =>
+        {
+            Applied(e);
+            Activate(manifest);
+            Attach(a.Client);
+        });
+    }
+
+    /// <summary>Alert replay, then exactly one snapshot, then live events — atomically, since the actor is
+    /// single-threaded: every committed entry is in the snapshot or arrives live, never both.</summary>
+    private void Attach(IActorRef client)
+    {
+        foreach (var alert in _alerts) client.Tell(alert);
+        client.Tell(new SnapshotEvent(_state.Entries.ToList(), _greeting!, _status, _inFlight.Snapshot()));
+        if (_clients.Add(client)) Context.Watch(client);
+    }
+
+    private void Detach(IActorRef client)
+    {
+        if (_clients.Remove(client)) Context.Unwatch(client);
+    }
+
+    private void Broadcast(Event e)
+    {
+        foreach (var client in _clients) client.Tell(e);
+    }
+
+    private void Error(ErrorCode code, string message) => Broadcast(new ErrorEvent(code, message));
+
+    private void Alert(AlertLevel level, AlertSource source, string message)
+    {
+        var alert = new AlertEvent(level, source, message, Now());
+        if (_alerts.Count >= AlertCapacity) _alerts.RemoveFirst();
+        _alerts.AddLast(alert);
+        Broadcast(alert);
+    }
+
+    private void PassivateIfUnattended()
+    {
+        if (_clients.Count == 0 && _run is null) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+    }
+
+    // ------------------------------------------------------------------ journal
+
+    /// <summary>Persists one journal event; memory follows only in the persist handler (disk before memory).</summary>
+    private void Commit(IJournalEvent e, Action? then = null) => Persist(Stamp(e), persisted =>
+    {
+        Applied(persisted);
+        then?.Invoke();
+    });
+
+    private void Applied(IJournalEvent e)
+    {
+        switch (e)
+        {
+            case InvokeEntry when _run is not null:
+                _run.RollbackPoint = _state.Entries.Count;
+                break;
+            case AssistantItemEntry a:
+                _inFlight.Committed(a.Item);
+                break;
+        }
+        _state.Apply(e);
+        switch (e)
+        {
+            // Log lane: the live projection of committed entries (never synthetic echoes).
+            case InvokeEntry i: Broadcast(new InvokeStartEvent(i.Trigger)); break;
+            case UserInputEntry u: Broadcast(new UserMessageEvent(u.Segments)); break;
+            case SystemItemEntry s: Broadcast(new SystemItemEvent(s.Item)); break;
+        }
+        if (++_sinceSnapshot >= _runtime.SnapshotEvery)
+        {
+            _sinceSnapshot = 0;
+            SaveSnapshot(_state.ToSnapshot());
+        }
+    }
+
+    private static IJournalEvent Stamp(IJournalEvent e) => e is LogEntry { Ts: 0 } entry ? entry with { Ts = Now() } : e;
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    // ------------------------------------------------------------------ runs
+
+    private void StartUserRun(IReadOnlyList<Segment> input, IReadOnlyList<SessionExtension>? extensions)
+    {
+        BeginRun(RunKind.User);
+        foreach (var _ in input.OfType<UnknownSegment>())
+            Alert(AlertLevel.Warn, AlertSource.Worker, "received unknown segment kind; it was ignored");
+        PrepareRun();
+        Commit(new InvokeEntry(InvokeKind.UserSend));
+        Commit(new UserInputEntry(input, extensions));
+        DeferAsync(0, _ => StartEngine());
+    }
+
+    private void StartNotificationRun(InvokeKind trigger)
+    {
+        BeginRun(RunKind.Notification);
+        PrepareRun();
+        Commit(new InvokeEntry(trigger));
+        DeferAsync(0, _ => StartEngine());
+    }
+
+    private void StartResumeRun()
+    {
+        BeginRun(RunKind.Resume);
+        Commit(new RunResumed(Now()));
+        DeferAsync(0, _ => StartEngine());
+    }
+
+    private void BeginRun(RunKind kind)
+    {
+        _run = new ActiveRun(++_runSeq, kind);
+        _inFlight.Clear();
+        BecomeRunning();
+        Broadcast(new StatusEvent(WorkerStatus.Running));
+    }
+
+    /// <summary>Interrupt prep (when the last run was interrupted) and the lazy first segment_start.</summary>
+    private void PrepareRun()
+    {
+        InterruptPrep();
+        if (!_state.SegmentStarted)
+            Commit(new SegmentStartEntry(_state.SessionId, SystemPrompt(_manifest!), RequestConfigOf(_manifest!), []));
+    }
+
+    /// <summary>Closes every unanswered tool call with "[Interrupted by user]" and commits the interrupt note.</summary>
+    private void InterruptPrep()
+    {
+        if (!_state.LastRunInterrupted) return;
+        foreach (var call in _state.UnansweredToolCalls())
+            Commit(new ToolResultEntry(new ToolResultItem(call.CallId, "[Interrupted by user]")));
+        Commit(new SystemItemEntry(new InterruptSystemItem(InterruptSystemItem.DefaultBody)));
+    }
+
+    private void StartEngine()
+    {
+        var run = _run!;
+        try
+        {
+            _model ??= _runtime.ModelFactory(_manifest!, _name);
+        }
+        catch (Exception e)
+        {
+            Self.Tell(new EngineFinished(run.Id, new EngineOutcome(null, new EngineError(EngineErrorKind.Client, e.Message), [])));
+            return;
+        }
+        run.Engine = new EngineState
+        {
+            History = [.. _state.History],
+            TurnCount = _state.TurnCount,
+            LlmCallCount = _llmCallCount,
+            LastRunInterrupted = _state.LastRunInterrupted,
+        };
+        var engine = new TurnEngine(_model, _tools, EngineSettingsOf(_manifest!), new WorkerTurnHost(Self, run.Id), run.Engine);
+        var token = run.Token;
+        // The user input is already in history (committed by the Worker), so the engine resumes from it.
+        Task.Run(() => engine.RunAsync(null, token)).PipeTo(Self,
+            success: outcome => new EngineFinished(run.Id, outcome),
+            failure: e => new EngineFinished(run.Id, new EngineOutcome(null, new EngineError(EngineErrorKind.Aborted, "engine failed: " + e.Message), [])));
+    }
+
+    private void OnCommitItem(CommitItem c)
+    {
+        if (c.RunId != _run?.Id)
+        {
+            c.Done.TrySetException(new InvalidOperationException("the run has ended"));
+            return;
+        }
+        LogEntry entry = c.Item switch
+        {
+            ToolResultItem r => new ToolResultEntry(r),
+            MessageItem { Role: Role.Assistant } or ToolCallItem or ReasoningItem => new AssistantItemEntry(c.Item),
+            _ => null!,
+        };
+        if (entry is null)
+        {
+            c.Done.TrySetException(new InvalidOperationException($"cannot commit a {c.Item.GetType().Name} from the engine"));
+            return;
+        }
+        _run.AiActivity = true;
+        Commit(entry, () => c.Done.TrySetResult());
+    }
+
+    /// <summary>Drains the notify buffer before an LLM call: each entry is committed as its own system item
+    /// before the engine sees it, so the model only ever sees persisted input.</summary>
+    private void OnDrainPending(DrainPending d)
+    {
+        if (d.RunId != _run?.Id || _state.NotifyBuffer.Count == 0)
+        {
+            d.Done.TrySetResult([]);
+            return;
+        }
+        var drained = _state.NotifyBuffer.ToList();
+        _run.Drained.AddRange(drained);
+        var items = drained.Select(Notifications.Render).ToList();
+        Commit(new NotifyDrained(Now(), drained.Count));
+        foreach (var item in items) Commit(new SystemItemEntry(item));
+        DeferAsync(0, _ => d.Done.TrySetResult(items.Select(i => (HistoryItem)MessageItem.Text(Role.System, i.ReplayText())).ToList()));
+    }
+
+    private void OnEnginePublished(EnginePublished p)
+    {
+        if (p.RunId != _run?.Id) return;
+        if (IsAiActivity(p.Event)) _run.AiActivity = true;
+        _inFlight.Apply(p.Event);
+        Broadcast(p.Event);
+    }
+
+    private static bool IsAiActivity(Event e) => e switch
+    {
+        TextDeltaEvent or ThinkingStartEvent or ThinkingDeltaEvent or ToolCallStartEvent or ToolCallArgsDeltaEvent
+            or ToolCallDoneEvent or ToolResultEvent => true,
+        TextDoneEvent t => t.Text.Length > 0,
+        _ => false,
+    };
+
+    /// <summary>Run completion (reference-protocol §5.2): empty user turn → rollback; otherwise the terminal
+    /// entries are journaled, then run_end / error, the follow-up rule and the final status.</summary>
+    private void OnEngineFinished(EngineFinished f)
+    {
+        if (f.RunId != _run?.Id) return;
+        var run = _run;
+        var outcome = f.Outcome;
+        if (run.Engine is not null) _llmCallCount = run.Engine.LlmCallCount;
+        var cancelled = outcome.Error?.Kind == EngineErrorKind.Cancelled;
+
+        if (cancelled && run.Kind == RunKind.User && !run.AiActivity)
+        {
+            Commit(new EntriesDiscarded(Now(), _state.SegmentId, run.RollbackPoint, DiscardReason.Rollback));
+            // Notifications drained into the discarded turn go back to the buffer: none is lost.
+            foreach (var entry in run.Drained) Commit(new NotifyQueued(Now(), entry));
+            DeferAsync(0, _ => EndRun(run, new RunEndEvent(RunResult.RolledBack), null, WorkerStatus.Idle, null));
+            return;
+        }
+
+        var pausedByUser = cancelled && run.PauseRequested;
+        var pausedByEngine = outcome.Result is EngineResult.Paused or EngineResult.Yielded;
+        Commit(new TurnEndEntry(run.Engine?.TurnCount ?? _state.TurnCount));
+        foreach (var usage in outcome.Usage) Commit(usage);
+        Commit(outcome.Error is { } error
+            ? new RunErroredEntry(true, error.Display)
+            : new RunCompletedEntry(pausedByEngine, outcome.Result!.Value));
+        if (pausedByUser || pausedByEngine) Commit(new RunPaused(Now()));
+
+        DeferAsync(0, _ =>
+        {
+            if (pausedByUser || pausedByEngine)
+                EndRun(run, new RunEndEvent(RunResult.Paused), null, WorkerStatus.Paused, null);
+            else if (outcome.Error is { } err)
+                EndRun(run, null, new ErrorEvent(err.Code, err.Display), WorkerStatus.Idle,
+                    run.ParentOriginated ? new ErroredWorkerEvent(_name, err.Display) : null);
+            else if (outcome.Result == EngineResult.LimitReached)
+                EndRun(run, new RunEndEvent(RunResult.LimitReached), null, WorkerStatus.Idle, null);
+            else
+                EndRun(run, new RunEndEvent(RunResult.Finished), null, WorkerStatus.Idle,
+                    run.ParentOriginated ? new TurnEndedWorkerEvent(_name) : null);
+        });
+    }
+
+    private void EndRun(ActiveRun run, RunEndEvent? runEnd, ErrorEvent? error, WorkerStatus status, WorkerEvent? upward)
+    {
+        if (runEnd is not null) Broadcast(runEnd);
+        if (error is not null) Broadcast(error);
+        if (upward is not null) ReportUpward(upward);
+        _run = null;
+        run.Dispose();
+        _inFlight.Clear();
+
+        if (!run.ShutdownRequested && status == WorkerStatus.Idle && _state.HasAutoRunPending)
+        {
+            Broadcast(new StatusEvent(WorkerStatus.Running)); // follow-up turn: no Idle in between
+            StartNotificationRun(InvokeKind.Notify);
+            return;
+        }
+        Broadcast(new StatusEvent(status));
+        if (status == WorkerStatus.Paused) BecomePaused(); else BecomeIdle();
+        if (run.ShutdownRequested) ShutDown();
+    }
+
+    /// <summary>Cancel while Paused: close the interrupted turn and record that it was abandoned.</summary>
+    private void AbandonPausedTurn()
+    {
+        InterruptPrep();
+        Commit(new PausedTurnAbandonedEntry());
+        DeferAsync(0, _ =>
+        {
+            _inFlight.Clear();
+            BecomeIdle();
+            Broadcast(new StatusEvent(WorkerStatus.Idle));
+        });
+    }
+
+    // ------------------------------------------------------------------ notify, control
+
+    /// <summary>Pushes onto the journaled notify buffer; <paramref name="wake"/> stages a notification turn.</summary>
+    private void Queue(PendingNotification entry, InvokeKind? wake) =>
+        Commit(new NotifyQueued(Now(), entry), () =>
+        {
+            if (wake is { } trigger && _status == WorkerStatus.Idle && _run is null) StartNotificationRun(trigger);
+        });
+
+    private void OnWorkerEvent(WorkerEvent e, bool wake)
+    {
+        if (!e.IsAgentVisible) return; // control-plane only: no buffer entry, no turn
+        Queue(new PendingWorkerEvent(e), wake ? InvokeKind.WorkerEvent : null);
+    }
+
+    private void Compact() =>
+        Alert(AlertLevel.Warn, AlertSource.Compactor, "manual compact is unavailable because [compaction] is not configured");
+
+    private void RewindTo(RewindToMethod request)
+    {
+        var valid = Rewind.Validate(_state.Entries, _state.SegmentId, request, out var error);
+        if (valid is not { } v)
+        {
+            Error(ErrorCode.InvalidRequest, error!);
+            return;
+        }
+        var before = _state.Entries.Count;
+        Commit(new EntriesDiscarded(Now(), _state.SegmentId, v.Keep, DiscardReason.Rewind), () =>
+        {
+            Broadcast(new RewindAppliedEvent(_state.Entries.ToList(), v.Input.Segments,
+                new RewindSummary(v.Keep, before - v.Keep, v.Warning)));
+            _inFlight.Clear();
+            Broadcast(new StatusEvent(WorkerStatus.Idle));
+        });
+    }
+
+    private void ShutDown()
+    {
+        Broadcast(new ShutdownEvent());
+        ReportUpward(new ShutDownWorkerEvent(_name));
+        foreach (var client in _clients) Context.Unwatch(client);
+        _clients.Clear();
+        Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+    }
+
+    /// <summary>Child → parent reports. A top-level Worker has no parent to tell.</summary>
+    private void ReportUpward(WorkerEvent e)
+    {
+    }
+
+    // ------------------------------------------------------------------ configuration
+
+    private void Activate(WorkerManifest manifest)
+    {
+        _manifest = manifest;
+        _tools = _runtime.ToolFactory(manifest);
+        try
+        {
+            _model = _runtime.ModelFactory(manifest, _name);
+        }
+        catch (Exception e)
+        {
+            _model = null; // retried at the next run, which reports the failure as a provider error
+            Alert(AlertLevel.Error, AlertSource.Worker, "model client unavailable: " + e.Message);
+        }
+        _greeting = new Greeting(_name, manifest.BaseDir, _model?.Provider ?? manifest.Model.Scheme,
+            _model?.Model ?? manifest.Model.ModelId ?? "", "",
+            _tools.Select(t => t.Name).Order(StringComparer.Ordinal).ToList(), manifest.ContextWindow);
+    }
+
+    private EngineSettings EngineSettingsOf(WorkerManifest m) => new(
+        _state.SystemPrompt ?? SystemPrompt(m),
+        _state.Config,
+        m.Engine.MaxTurns,
+        new ToolOutputLimits(m.Engine.ToolOutputDefaultMaxBytes, m.Engine.ToolOutputPerTool),
+        _runtime.Retry,
+        CacheKey: _state.SegmentId.ToString());
+
+    private string SystemPrompt(WorkerManifest m) => m.Engine.Instruction
+        ?? $"You are {_name}, an agent hosted by Yoi.Actors. Work on the user's requests carefully and use your tools when they help.";
+
+    private static RequestConfig RequestConfigOf(WorkerManifest m) =>
+        new(m.Engine.MaxTokens, m.Engine.Temperature, m.Engine.TopP, m.Engine.TopK, m.Engine.StopSequences ?? []);
+
+    private static SessionExtension SubmissionExtension(string submissionId) =>
+        new("worker.input-submission.v1", JsonSerializer.SerializeToElement(new { submission_id = submissionId }));
+
+    private object SelfListing() => new
+    {
+        worker_name = _name,
+        visibility = "self_worker",
+        state = "readable",
+        active = new { session_id = _state.SessionId, segment_id = _state.SegmentId },
+        live = new { socket_path = "", reachable = true, status = Wire(_status) },
+        restore = new { possible = false, reason = "already live" },
+        comm_registry = new { registered = false },
+        spawned_children = new { count = 0, reachable = 0, unreachable = 0 },
+    };
+
+    private static string Wire(WorkerStatus s) => s.ToString().ToLowerInvariant();
+
+    protected override void PostStop()
+    {
+        _run?.Dispose();
+        base.PostStop();
+    }
+
+    private enum RunKind { User, Resume, Notification }
+
+    /// <summary>The run in flight: its cancel signal, what was asked of it, and what rollback needs.</summary>
+    private sealed class ActiveRun(int id, RunKind kind) : IDisposable
+    {
+        private readonly CancellationTokenSource _cts = new();
+        public int Id { get; } = id;
+        public RunKind Kind { get; } = kind;
+        public CancellationToken Token => _cts.Token;
+        public EngineState? Engine { get; set; }
+        public int RollbackPoint { get; set; }
+        public bool AiActivity { get; set; }
+        public bool PauseRequested { get; set; }
+        public bool ShutdownRequested { get; set; }
+        public List<PendingNotification> Drained { get; } = [];
+
+        /// <summary>`run` and `resume` report upward; notification turns are silent.</summary>
+        public bool ParentOriginated => Kind != RunKind.Notification;
+
+        public void Cancel() => _cts.Cancel();
+        public void Dispose() => _cts.Dispose();
+    }
+}

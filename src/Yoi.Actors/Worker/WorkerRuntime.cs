@@ -1,0 +1,16 @@
+using Yoi.Actors.Engine;
+using Yoi.Actors.Manifest;
+
+namespace Yoi.Actors.Worker;
+
+/// <summary>What a Worker actor is given by the node: how to build its model client and tools from its
+/// manifest, and journal tuning. Tests substitute the factories.</summary>
+public sealed record WorkerRuntime(
+    Func<WorkerManifest, string, IModelClient> ModelFactory,
+    Func<WorkerManifest, IReadOnlyList<ITool>> ToolFactory,
+    int SnapshotEvery = 500,
+    RetryPolicy? Retry = null,
+    TimeSpan? IdlePassivation = null)
+{
+    public static WorkerRuntime Default { get; } = new(ModelClients.Create, _ => []);
+}
