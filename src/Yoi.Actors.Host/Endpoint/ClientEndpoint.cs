@@ -1,0 +1,174 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Yoi.Actors.Hosting;
+
+namespace Yoi.Actors.Host.Endpoint;
+
+public sealed record EndpointOptions
+{
+    /// <summary>`DIR/run/yoi.sock`.</summary>
+    public required string SocketPath { get; init; }
+
+    /// <summary>Optional TCP endpoint `HOST:PORT` (first line must be `hello` with <see cref="Token"/>).</summary>
+    public string? Listen { get; init; }
+
+    /// <summary>The shared TCP token (`$YOI_TOKEN`).</summary>
+    public string? Token { get; init; }
+
+    /// <summary>Directory that `create.manifest_toml` resolves relative paths against.</summary>
+    public string ManifestDir { get; init; } = Environment.CurrentDirectory;
+
+    /// <summary>Called once every listener is bound (serve prints the "yoi node up" line).</summary>
+    public Action<ClientEndpoint>? OnReady { get; init; }
+}
+
+/// <summary>The node's client endpoint: a Unix socket (mode 0600) and optionally a token-guarded TCP listener,
+/// JSON Lines framing, one <see cref="ClientConnection"/> + <see cref="ConnectionActor"/> per client.</summary>
+public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
+{
+    private readonly IServiceProvider _services;
+    private readonly EndpointOptions _options;
+    private readonly ILogger<ClientEndpoint> _log;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<string, (ClientConnection Connection, Task Run)> _connections = new();
+    private readonly List<Task> _acceptLoops = [];
+    private Socket? _unix;
+    private Socket? _tcp;
+    private long _nextId;
+
+    public ClientEndpoint(IServiceProvider services, EndpointOptions options, ILogger<ClientEndpoint> log)
+    {
+        _services = services;
+        _options = options;
+        _log = log;
+    }
+
+    public string SocketPath => _options.SocketPath;
+    public EndPoint? TcpEndPoint => _tcp?.LocalEndPoint;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var system = _services.GetRequiredService<ActorSystem>();
+        var region = await _services.GetRequiredService<IRequiredActor<WorkerRegion>>().GetAsync(cancellationToken);
+
+        _unix = BindUnix(_options.SocketPath);
+        _acceptLoops.Add(AcceptLoopAsync(_unix, system, region, requireHello: false));
+        _log.LogInformation("client endpoint listening on {Path}", _options.SocketPath);
+
+        if (_options.Listen is { } listen)
+        {
+            if (string.IsNullOrEmpty(_options.Token))
+                throw new InvalidOperationException("--listen needs $YOI_TOKEN (the token TCP clients send in `hello`)");
+            var ep = ParseHostPort(listen);
+            _tcp = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            _tcp.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            _tcp.Bind(ep);
+            _tcp.Listen(128);
+            _acceptLoops.Add(AcceptLoopAsync(_tcp, system, region, requireHello: true));
+            _log.LogInformation("client endpoint listening on tcp {EndPoint}", _tcp.LocalEndPoint);
+        }
+
+        _options.OnReady?.Invoke(this);
+    }
+
+    private static Socket BindUnix(string path)
+    {
+        var dir = Path.GetDirectoryName(path)!;
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(dir);
+        else Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (File.Exists(path))
+        {
+            if (IsListening(path))
+                throw new InvalidOperationException($"another yoi node is already listening on {path}");
+            File.Delete(path); // stale socket from a node that died
+        }
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Bind(new UnixDomainSocketEndPoint(path));
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            socket.Listen(128);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>True when something accepts connections on the Unix socket at <paramref name="path"/>.</summary>
+    public static bool IsListening(string path)
+    {
+        if (!File.Exists(path)) return false;
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(path));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    public static IPEndPoint ParseHostPort(string hostPort)
+    {
+        var i = hostPort.LastIndexOf(':');
+        if (i <= 0 || !int.TryParse(hostPort[(i + 1)..], out var port))
+            throw new ArgumentException($"--listen expects HOST:PORT, got `{hostPort}`");
+        var host = hostPort[..i].Trim('[', ']');
+        if (!IPAddress.TryParse(host, out var address))
+            address = Dns.GetHostAddresses(host).First(a => a.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6);
+        return new IPEndPoint(address, port);
+    }
+
+    private Task AcceptLoopAsync(Socket listener, ActorSystem system, IActorRef region, bool requireHello) => Task.Run(async () =>
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try { client = await listener.AcceptAsync(_stopping.Token); }
+            catch (OperationCanceledException) { break; }
+            catch (ObjectDisposedException) { break; }
+            catch (SocketException ex)
+            {
+                if (_stopping.IsCancellationRequested) break;
+                _log.LogWarning(ex, "accept failed");
+                continue;
+            }
+
+            var id = Interlocked.Increment(ref _nextId).ToString();
+            var connection = new ClientConnection(client, id, requireHello, _log);
+            var run = connection.RunAsync(system, region, _options.Token, _options.ManifestDir);
+            _connections[id] = (connection, run);
+            _ = run.ContinueWith(_ => _connections.TryRemove(id, out var _), TaskScheduler.Default);
+        }
+    });
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_stopping.IsCancellationRequested) return;
+        _stopping.Cancel();
+        _unix?.Dispose();
+        _tcp?.Dispose();
+        foreach (var (connection, _) in _connections.Values) connection.Abort();
+        try { await Task.WhenAll(_acceptLoops.Concat(_connections.Values.Select(c => c.Run))).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken); }
+        catch { /* best effort */ }
+        try { if (File.Exists(_options.SocketPath)) File.Delete(_options.SocketPath); }
+        catch (IOException) { }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None);
+        _stopping.Dispose();
+    }
+}
