@@ -18,7 +18,11 @@ public sealed class LocalOnlySerializer(ExtendedActorSystem system) : Akka.Seria
     [
         "Akka.Persistence.IJournalMessage, Akka.Persistence",
         "Akka.Persistence.ISnapshotMessage, Akka.Persistence",
+        "Akka.Persistence.Journal.AsyncWriteJournal+Desequenced, Akka.Persistence",
         "Akka.Persistence.Sql.Journal.Types.WriteFinished, Akka.Persistence.Sql",
+        "Akka.Persistence.Sql.Journal.Types.WriteQueueEntry, Akka.Persistence.Sql",
+        "Akka.Persistence.Sql.Journal.Types.WriteQueueSet, Akka.Persistence.Sql",
+        "Akka.Persistence.Sql.Journal.Types.ReplayCompletion, Akka.Persistence.Sql",
     ];
 
     public override int Identifier => Id;

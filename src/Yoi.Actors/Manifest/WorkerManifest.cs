@@ -37,6 +37,7 @@ public sealed record WorkerManifest(
 {
     public const ulong DefaultContextWindow = 200_000;
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public ulong ContextWindow => Model.ContextWindow ?? DefaultContextWindow;
 
     public JsonElement ToJson() => JsonSerializer.SerializeToElement(this, YoiJson.Options);
