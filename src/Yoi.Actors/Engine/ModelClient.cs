@@ -50,4 +50,11 @@ public interface IModelClient
     /// <summary>Streams normalised events. Errors are thrown as <see cref="ModelException"/> (or
     /// <see cref="OperationCanceledException"/> when <paramref name="ct"/> fires).</summary>
     IAsyncEnumerable<StreamEvent> StreamAsync(ModelRequest request, CancellationToken ct);
+
+    /// <summary>Opens the stream: the engine awaits this under its <c>stream_open</c> timeout, then waits for the
+    /// first event under the <c>stream_first_event</c> timeout. The default enumerates <see cref="StreamAsync"/>
+    /// lazily (all work then happens while waiting for the first event); HTTP clients may override it to send the
+    /// request and await the response headers here. Errors follow the same rules as <see cref="StreamAsync"/>.</summary>
+    ValueTask<IAsyncEnumerator<StreamEvent>> OpenAsync(ModelRequest request, CancellationToken ct) =>
+        ValueTask.FromResult(StreamAsync(request, ct).GetAsyncEnumerator(ct));
 }

@@ -49,11 +49,15 @@ public sealed record EngineSettings(
     public TimeSpan FirstEvent => FirstEventTimeout ?? TimeSpan.FromSeconds(30);
 }
 
-public enum EngineErrorKind { Client, Tool, Aborted, Cancelled, HistoryAppend }
+/// <summary><c>Internal</c> (added) covers unexpected failures inside the engine or an interceptor.</summary>
+public enum EngineErrorKind { Client, Tool, Aborted, Cancelled, HistoryAppend, Internal }
 
 public sealed record EngineError(EngineErrorKind Kind, string Message)
 {
     public static EngineError Cancelled { get; } = new(EngineErrorKind.Cancelled, "Cancelled");
+
+    /// <summary>HTTP status of a client error, when the failure had one (e.g. 503 after exhausted retries).</summary>
+    public int? Status { get; init; }
 
     /// <summary>The text that ends up in <c>run_errored.message</c> and <c>error</c> events.</summary>
     public string Display => Kind switch
@@ -62,6 +66,7 @@ public sealed record EngineError(EngineErrorKind Kind, string Message)
         EngineErrorKind.Tool => "Tool error: " + Message,
         EngineErrorKind.Aborted => "Aborted: " + Message,
         EngineErrorKind.HistoryAppend => "History append failed: " + Message,
+        EngineErrorKind.Internal => "Internal error: " + Message,
         _ => "Cancelled",
     };
 
