@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Yoi.Actors.Engine;
+using Yoi.Actors.Engine.Scripted;
+using Yoi.Actors.Hosting;
+using Yoi.Actors.Worker;
+using Yoi.Messages;
+
+namespace Yoi.Bench;
+
+/// <summary>An in-process Yoi node (real cluster, sharding and SQLite journal) for whole-system figures.
+/// Every Worker gets a zero-latency scripted model answering each run with one tool call, then text.</summary>
+public sealed class BenchNode : IAsyncDisposable
+{
+    private readonly IHost _host;
+    public ActorSystem System { get; }
+    public IActorRef Region { get; }
+    public string Home { get; }
+
+    private BenchNode(IHost host, string home)
+    {
+        _host = host;
+        Home = home;
+        System = host.Services.GetRequiredService<ActorSystem>();
+        Region = host.Services.GetRequiredService<ActorRegistry>().Get<WorkerRegion>();
+    }
+
+    public static async Task<BenchNode> StartAsync(string home, int snapshotEvery = 500)
+    {
+        var runtime = new WorkerRuntime((_, _) => new PingPongModel(), _ => [new EchoTool()], snapshotEvery);
+        var host = Host.CreateDefaultBuilder()
+            .ConfigureLogging(l => l.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning))
+            .ConfigureServices(s => s.AddAkka(YoiNodeOptions.ActorSystemName, (b, _) =>
+                b.AddYoiNode(new YoiNodeOptions { Home = home, SnapshotEvery = snapshotEvery }, runtime)))
+            .Build();
+        await host.StartAsync();
+        var node = new BenchNode(host, home);
+        await host.Services.GetRequiredService<ActorRegistry>().GetAsync<WorkerRegion>();
+        return node;
+    }
+
+    public const string Manifest = "[model]\nscheme = \"scripted\"\nscript = \"bench.json\"\n";
+
+    public BenchClient Client(string worker) => new(System, Region, worker);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+
+    private sealed class EchoTool : ITool
+    {
+        public string Name => "Echo";
+        public string Description => "Echoes its input";
+        public JsonElement InputSchema { get; } = JsonSerializer.SerializeToElement(new { type = "object" });
+        public Task<ToolOutput> ExecuteAsync(JsonElement input, ToolCallContext context, CancellationToken ct) =>
+            Task.FromResult(new ToolOutput("echo: " + input.GetRawText()));
+    }
+}
+
+/// <summary>A client attached to one Worker: sends runs and waits for them to end.</summary>
+public sealed class BenchClient
+{
+    private readonly Channel<object> _inbox = Channel.CreateUnbounded<object>();
+    private readonly IActorRef _region;
+    private readonly IActorRef _self;
+    private readonly string _worker;
+
+    public BenchClient(ActorSystem system, IActorRef region, string worker)
+    {
+        _region = region;
+        _worker = worker;
+        _self = system.ActorOf(Props.Create(() => new Inbox(_inbox.Writer)));
+    }
+
+    public async Task<SnapshotEvent> AttachAsync(bool create = true)
+    {
+        _region.Tell(new WorkerEnvelope(_worker, new AttachClient(_self, create ? BenchNode.Manifest : null, Path.GetTempPath())));
+        return (SnapshotEvent)await WaitAsync(m => m is SnapshotEvent);
+    }
+
+    /// <summary>One run; returns when its final status arrives.</summary>
+    public async Task RunAsync(string text)
+    {
+        _region.Tell(new WorkerEnvelope(_worker, new ClientMethod(new RunMethod([new TextSegment(text)]), _self)));
+        var end = await WaitAsync(m => m is RunEndEvent or ErrorEvent);
+        if (end is ErrorEvent e) throw new InvalidOperationException($"{_worker}: {e.Code} {e.Message}");
+        await WaitAsync(m => m is StatusEvent { Status: WorkerStatus.Idle });
+    }
+
+    private async Task<object> WaitAsync(Func<object, bool> match)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            var m = await _inbox.Reader.ReadAsync(cts.Token);
+            if (match(m)) return m;
+        }
+    }
+
+    private sealed class Inbox : ReceiveActor
+    {
+        public Inbox(ChannelWriter<object> writer) => ReceiveAny(m => writer.TryWrite(m));
+    }
+}

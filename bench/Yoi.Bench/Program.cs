@@ -1,0 +1,26 @@
+using System.Diagnostics;
+using BenchmarkDotNet.Running;
+using Yoi.Bench;
+
+// Whole-system figures (console runner) by default; `micro` runs the BenchmarkDotNet suite.
+if (args.Length > 0 && args[0] == "micro")
+{
+    BenchmarkSwitcher.FromAssembly(typeof(Micro).Assembly).Run(args[1..]);
+    return 0;
+}
+
+var quick = args.Contains("--quick");
+var root = Path.Combine(Path.GetTempPath(), "yoi-bench-" + Guid.NewGuid().ToString("N")[..8]);
+Directory.CreateDirectory(root);
+try
+{
+    Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}");
+    await SystemBench.RunLatencyAsync(Path.Combine(root, "latency"), runs: quick ? 100 : 500);
+    await SystemBench.RunThroughputAsync(Path.Combine(root, "throughput"), workers: 200, runsPerWorker: quick ? 3 : 10);
+    await SystemBench.RunRecoveryAsync(Path.Combine(root, "recovery"), entries: quick ? 2_000 : 10_000);
+}
+finally
+{
+    try { Directory.Delete(root, true); } catch (IOException) { }
+}
+return 0;
