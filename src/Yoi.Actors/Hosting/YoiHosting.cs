@@ -19,6 +19,18 @@ public static class YoiHosting
 {
     public const string RegionName = "worker";
 
+    /// <summary>Shards never move just to even out load: a rebalance would stop Workers mid-run. Shards move
+    /// only when their node leaves or dies; new nodes take new shards.</summary>
+    private const string NoRebalance = """
+
+
+        akka.cluster.sharding.least-shard-allocation-strategy {
+          rebalance-absolute-limit = 0
+          rebalance-threshold = 1000000
+        }
+
+        """;
+
     public static AkkaConfigurationBuilder AddYoiNode(this AkkaConfigurationBuilder builder, YoiNodeOptions options, WorkerRuntime? runtime = null)
     {
         Directory.CreateDirectory(options.Home);
@@ -28,9 +40,12 @@ public static class YoiHosting
 
         if (options.ExtraHocon is { } extra) builder.AddHocon(extra, HoconAddMode.Prepend);
         builder
-            .AddHocon(journal.Hocon + (options.SerializeMessages ? "\nakka.actor.serialize-messages = on\n" + LocalOnlySerializer.Hocon : ""), HoconAddMode.Prepend)
+            .AddHocon(journal.Hocon + NoRebalance + journal.LeaseHocon + (options.SerializeMessages ? "\nakka.actor.serialize-messages = on\n" + LocalOnlySerializer.Hocon : ""), HoconAddMode.Prepend)
             .WithRemoting(new RemoteOptions { HostName = options.Hostname, Port = options.Port })
-            .WithClustering(new ClusterOptions { SeedNodes = options.SeedNodes.ToArray() })
+            .WithClustering(new ClusterOptions
+            {
+                SeedNodes = options.SeedNodes.ToArray(),
+            })
             .WithCustomSerializer("yoi-hyperion", [typeof(IYoiMessage)], sys => new HyperionSerializer(sys))
             .WithCustomSerializer("yoi-journal", [typeof(IJournalEvent), typeof(WorkerSnapshot)], sys => new JournalJsonSerializer(sys))
             .WithShardRegion<WorkerRegion>(RegionName,
@@ -39,9 +54,13 @@ public static class YoiHosting
                 new ShardOptions
                 {
                     StateStoreMode = StateStoreMode.DData,
-                    RememberEntities = false,
+                    // A Worker that was alive when its node died is restarted on a survivor. The event-sourced
+                    // store (the journal) works here; the ddata store needs LMDB, which is broken on this feed.
+                    RememberEntities = true,
+                    RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
                     // Workers passivate themselves only when idle and unattended: never mid-run.
                     ShouldPassivateIdleEntities = false,
+                    HandOffStopMessage = WorkerHandOff.Instance,
                 });
         if (options.SeedNodes.Count == 0)
             builder.AddStartup((system, _) =>
@@ -91,6 +110,31 @@ public sealed record JournalConfig(string Provider, string ConnectionString, str
         cmd.CommandText = "PRAGMA journal_mode=WAL;";
         cmd.ExecuteNonQuery();
     }
+
+    /// <summary>The split-brain resolver keeps whichever side can take a lease in this database (lease-majority):
+    /// a 2- and a 3-node cluster both survive the death of any one node (see <see cref="SqlLease"/>).</summary>
+    public string LeaseHocon => $$"""
+
+        akka.cluster.downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+        akka.cluster.split-brain-resolver {
+          active-strategy = lease-majority
+          lease-majority {
+            lease-implementation = "yoi.sbr-lease"
+            lease-name = "yoi-akka-sbr"
+            acquire-lease-delay-for-minority = 2s
+            release-after = 20s
+          }
+        }
+        yoi.sbr-lease {
+          lease-class = "{{typeof(SqlLease).AssemblyQualifiedName}}"
+          heartbeat-timeout = 10s
+          heartbeat-interval = 2s
+          lease-operation-timeout = 5s
+          provider = "{{Provider}}"
+          connection-string = "{{ConnectionString.Replace("\\", "\\\\").Replace("\"", "\\\"")}}"
+        }
+
+        """;
 
     public string Hocon
     {

@@ -25,3 +25,11 @@ public sealed record ClientMethod(Method Method, IActorRef? Client = null) : IYo
 
 /// <summary>Attach refused, e.g. `invalid_request` "worker `x` does not exist" or a bad manifest.</summary>
 public sealed record AttachRejected(string WorkerName, ErrorEvent Error) : IYoiMessage;
+
+/// <summary>Sent by sharding when the Worker's shard moves (rebalance, graceful leave): the Worker stops at
+/// once. Committed entries are all in the journal; an unfinished run restores as interrupted on the new
+/// node (and is resumed there with `[session] resume_on_recovery`).</summary>
+public sealed record WorkerHandOff : IYoiMessage
+{
+    public static WorkerHandOff Instance { get; } = new();
+}

@@ -11,7 +11,8 @@ public sealed record WorkerSnapshot(
     JsonElement Manifest,
     IReadOnlyList<LogEntry> Entries,
     IReadOnlyList<PendingNotification> NotifyBuffer,
-    bool Paused);
+    bool Paused,
+    bool RunInFlight = false);
 
 /// <summary>The pure projection of a Worker's journal: the visible entries of the current segment and
 /// everything replay derives from them (reference-engine §4.5), the notify buffer and durable Paused.
@@ -36,6 +37,10 @@ public sealed class WorkerState
     public bool LastRunInterrupted { get; private set; }
     public List<LlmUsageEntry> Usage { get; } = [];
     public List<PendingNotification> NotifyBuffer { get; } = [];
+
+    /// <summary>A run started (invoke or resume) and has no terminal entry yet: after a crash or a node loss
+    /// this is the run that was in flight.</summary>
+    public bool RunInFlight { get; private set; }
 
     /// <summary>Durable Paused (our deviation): the last run ended paused and nothing has moved on since.</summary>
     public bool Paused { get; private set; }
@@ -62,6 +67,7 @@ public sealed class WorkerState
             case EntriesDiscarded d when d.SegmentId == SegmentId && d.KeepEntries < Entries.Count:
                 Entries.RemoveRange(d.KeepEntries, Entries.Count - d.KeepEntries);
                 RebuildFromEntries();
+                RunInFlight = false;
                 break;
             case EntriesDiscarded:
                 break;
@@ -77,6 +83,7 @@ public sealed class WorkerState
                 break;
             case RunResumed:
                 Paused = false;
+                RunInFlight = true;
                 break;
         }
     }
@@ -96,6 +103,7 @@ public sealed class WorkerState
             case InvokeEntry:
                 LastRunInterrupted = true;
                 Paused = false;
+                RunInFlight = true;
                 break;
             case UserInputEntry u:
                 History.Add(MessageItem.Text(Role.User, Segment.FlattenAll(u.Segments)));
@@ -116,9 +124,11 @@ public sealed class WorkerState
                 break;
             case RunCompletedEntry rc:
                 LastRunInterrupted = rc.Interrupted;
+                RunInFlight = false;
                 break;
             case RunErroredEntry re:
                 LastRunInterrupted = re.Interrupted;
+                RunInFlight = false;
                 break;
             case PausedTurnAbandonedEntry:
                 LastRunInterrupted = false;
@@ -154,7 +164,7 @@ public sealed class WorkerState
     }
 
     public WorkerSnapshot ToSnapshot() =>
-        new(WorkerName, SessionId, SegmentId, Manifest, Entries.ToList(), NotifyBuffer.ToList(), Paused);
+        new(WorkerName, SessionId, SegmentId, Manifest, Entries.ToList(), NotifyBuffer.ToList(), Paused, RunInFlight);
 
     public static WorkerState FromSnapshot(WorkerSnapshot s)
     {
@@ -170,6 +180,7 @@ public sealed class WorkerState
         state.NotifyBuffer.AddRange(s.NotifyBuffer);
         state.RebuildFromEntries();
         state.Paused = s.Paused;
+        state.RunInFlight = s.RunInFlight;
         return state;
     }
 }
