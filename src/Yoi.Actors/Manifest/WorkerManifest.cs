@@ -1,4 +1,6 @@
+using Yoi.Messages;
 using System.Text.Json;
+using Yoi.Actors.Scope;
 using Yoi.Messages.Json;
 
 namespace Yoi.Actors.Manifest;
@@ -26,6 +28,27 @@ public sealed record EngineSection(
 
 public sealed record SessionSection(bool RecordEventTrace = false, bool ResumeOnRecovery = false);
 
+public enum PermissionAction { Allow, Deny, Ask }
+
+/// <summary>One `[[permissions.rule]]`: a tool name (case-insensitive) and a glob over the call's target string.</summary>
+public sealed record PermissionRule(string Tool, string Pattern, PermissionAction Action);
+
+/// <summary>`[permissions]`: evaluated in declaration order, first match wins, else <c>DefaultAction</c>.</summary>
+public sealed record PermissionsSection(PermissionAction DefaultAction, IReadOnlyList<PermissionRule> Rules);
+
+/// <summary>An environment value for an MCP server: <c>literal</c> (Value) or <c>env_ref</c> (Name, read from this
+/// process's environment at start).</summary>
+public sealed record McpEnvValue(string Kind, string? Value = null, string? Name = null);
+
+/// <summary>One `[[mcp.stdio_server]]`. <c>Cwd</c> null = inherit.</summary>
+public sealed record McpServerConfig(
+    string Name,
+    string Command,
+    IReadOnlyList<string>? Args = null,
+    string? Cwd = null,
+    IReadOnlyList<string>? EnvInherit = null,
+    IReadOnlyDictionary<string, McpEnvValue>? EnvSet = null);
+
 /// <summary>The resolved manifest (relative paths made absolute against <c>BaseDir</c>); journaled when a Worker
 /// is created, so restarts and migrations use exactly what the Worker was created with.</summary>
 public sealed record WorkerManifest(
@@ -33,9 +56,23 @@ public sealed record WorkerManifest(
     ModelSection Model,
     EngineSection Engine,
     SessionSection Session,
-    string BaseDir)
+    string BaseDir,
+    string? Workspace = null,
+    string? Cwd = null,
+    ScopeConfig? Scope = null,
+    ScopeConfig? DelegationScope = null,
+    PermissionsSection? Permissions = null,
+    IReadOnlyList<McpServerConfig>? McpServers = null)
 {
     public const ulong DefaultContextWindow = 200_000;
+
+    /// <summary>The root that tools' logical paths are joined onto: `[worker] workspace`, else the manifest folder.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string WorkspaceRoot => Workspace ?? BaseDir;
+
+    /// <summary>Where Bash runs and file refs resolve: `[worker] cwd`, else the workspace root.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string WorkingDirectory => Cwd ?? WorkspaceRoot;
 
     [System.Text.Json.Serialization.JsonIgnore]
     public ulong ContextWindow => Model.ContextWindow ?? DefaultContextWindow;

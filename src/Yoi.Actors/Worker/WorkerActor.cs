@@ -60,6 +60,10 @@ public sealed class WorkerActor : ReceivePersistentActor
         _sinceSnapshot = (int)Math.Max(0, LastSequenceNr - _snapshotSeqNr);
         if (_state.Created) Activate(WorkerManifest.FromJson(_state.Manifest));
         if (_state.Paused) BecomePaused(); else BecomeIdle();
+        // A run that was in flight when the Worker died (crash, node loss, hand-off) is resumed on request;
+        // otherwise it stays interrupted and the next run closes it (interrupt prep).
+        if (_state.Created && _state.RunInFlight && !_state.Paused && _manifest!.Session.ResumeOnRecovery)
+            StartResumeRun();
     }
 
     // ------------------------------------------------------------------ states
@@ -157,6 +161,8 @@ public sealed class WorkerActor : ReceivePersistentActor
     private void CommonCommands()
     {
         Command<AttachClient>(OnAttach);
+        Command<InspectWorker>(i => i.ReplyTo.Tell(Inspect()));
+        Command<WorkerHandOff>(_ => HandOff());
         Command<DetachClient>(d => Detach(d.Client));
         Command<Terminated>(t => Detach(t.ActorRef));
         Command<CommitItem>(OnCommitItem);
@@ -282,6 +288,14 @@ public sealed class WorkerActor : ReceivePersistentActor
         then?.Invoke();
     });
 
+    /// <summary>Persists the events in order; <paramref name="then"/> runs in the last persist handler. Used where
+    /// <paramref name="then"/> may persist again (a follow-up run): a Persist issued from a DeferAsync handler leaves
+    /// Akka.Persistence's stashing bookkeeping unbalanced and the actor stalls in "persisting events".</summary>
+    private void CommitAll(IReadOnlyList<IJournalEvent> events, Action then)
+    {
+        for (var i = 0; i < events.Count; i++) Commit(events[i], i == events.Count - 1 ? then : null);
+    }
+
     private void Applied(IJournalEvent e)
     {
         switch (e)
@@ -322,6 +336,9 @@ public sealed class WorkerActor : ReceivePersistentActor
         PrepareRun();
         Commit(new InvokeEntry(InvokeKind.UserSend));
         Commit(new UserInputEntry(input, extensions));
+        var refs = Yoi.Actors.Tools.FileRefs.Resolve(input, _manifest!); // file_ref → attachments right after the input
+        foreach (var message in refs.Alerts) Alert(AlertLevel.Warn, AlertSource.Worker, message);
+        foreach (var attachment in refs.Attachments) Commit(new SystemItemEntry(attachment));
         DeferAsync(0, _ => StartEngine());
     }
 
@@ -384,7 +401,8 @@ public sealed class WorkerActor : ReceivePersistentActor
             LlmCallCount = _llmCallCount,
             LastRunInterrupted = _state.LastRunInterrupted,
         };
-        var engine = new TurnEngine(_model, _tools, EngineSettingsOf(_manifest!), new WorkerTurnHost(Self, run.Id), run.Engine);
+        var engine = new TurnEngine(_model, _tools, EngineSettingsOf(_manifest!), new WorkerTurnHost(Self, run.Id), run.Engine,
+            Yoi.Actors.Tools.PermissionPolicy.For(_manifest!));
         var token = run.Token;
         // The user input is already in history (committed by the Worker), so the engine resumes from it.
         Task.Run(() => engine.RunAsync(null, token)).PipeTo(Self,
@@ -459,23 +477,22 @@ public sealed class WorkerActor : ReceivePersistentActor
 
         if (cancelled && run.Kind == RunKind.User && !run.AiActivity)
         {
-            Commit(new EntriesDiscarded(Now(), _state.SegmentId, run.RollbackPoint, DiscardReason.Rollback));
             // Notifications drained into the discarded turn go back to the buffer: none is lost.
-            foreach (var entry in run.Drained) Commit(new NotifyQueued(Now(), entry));
-            DeferAsync(0, _ => EndRun(run, new RunEndEvent(RunResult.RolledBack), null, WorkerStatus.Idle, null));
+            CommitAll([new EntriesDiscarded(Now(), _state.SegmentId, run.RollbackPoint, DiscardReason.Rollback),
+                    .. run.Drained.Select(entry => new NotifyQueued(Now(), entry))],
+                () => EndRun(run, new RunEndEvent(RunResult.RolledBack), null, WorkerStatus.Idle, null));
             return;
         }
 
         var pausedByUser = cancelled && run.PauseRequested;
         var pausedByEngine = outcome.Result is EngineResult.Paused or EngineResult.Yielded;
-        Commit(new TurnEndEntry(run.Engine?.TurnCount ?? _state.TurnCount));
-        foreach (var usage in outcome.Usage) Commit(usage);
-        Commit(outcome.Error is { } error
+        List<IJournalEvent> terminal = [new TurnEndEntry(run.Engine?.TurnCount ?? _state.TurnCount), .. outcome.Usage];
+        terminal.Add(outcome.Error is { } error
             ? new RunErroredEntry(true, error.Display)
             : new RunCompletedEntry(pausedByEngine, outcome.Result!.Value));
-        if (pausedByUser || pausedByEngine) Commit(new RunPaused(Now()));
+        if (pausedByUser || pausedByEngine) terminal.Add(new RunPaused(Now()));
 
-        DeferAsync(0, _ =>
+        CommitAll(terminal, () =>
         {
             if (pausedByUser || pausedByEngine)
                 EndRun(run, new RunEndEvent(RunResult.Paused), null, WorkerStatus.Paused, null);
@@ -568,6 +585,14 @@ public sealed class WorkerActor : ReceivePersistentActor
         Context.Parent.Tell(new Passivate(PoisonPill.Instance));
     }
 
+    /// <summary>The shard moves to another node: stop now. Everything committed is in the journal; a run in
+    /// flight restores there as interrupted (or resumes, with resume_on_recovery).</summary>
+    private void HandOff()
+    {
+        _run?.Cancel();
+        Context.Stop(Self);
+    }
+
     /// <summary>Child → parent reports. A top-level Worker has no parent to tell.</summary>
     private void ReportUpward(WorkerEvent e)
     {
@@ -588,8 +613,8 @@ public sealed class WorkerActor : ReceivePersistentActor
             _model = null; // retried at the next run, which reports the failure as a provider error
             Alert(AlertLevel.Error, AlertSource.Worker, "model client unavailable: " + e.Message);
         }
-        _greeting = new Greeting(_name, manifest.BaseDir, _model?.Provider ?? manifest.Model.Scheme,
-            _model?.Model ?? manifest.Model.ModelId ?? "", "",
+        _greeting = new Greeting(_name, manifest.WorkingDirectory, _model?.Provider ?? manifest.Model.Scheme,
+            _model?.Model ?? manifest.Model.ModelId ?? "", Yoi.Actors.Tools.BuiltinTools.ScopeSummary(manifest),
             _tools.Select(t => t.Name).Order(StringComparer.Ordinal).ToList(), manifest.ContextWindow);
     }
 
@@ -627,6 +652,9 @@ public sealed class WorkerActor : ReceivePersistentActor
     protected override void PostStop()
     {
         _run?.Dispose();
+        // MCP server processes belong to this incarnation: stop them with it.
+        foreach (var connection in _tools.OfType<Tools.McpTool>().Select(t => t.Connection).Distinct())
+            _ = connection.DisposeAsync().AsTask();
         base.PostStop();
     }
 
@@ -651,5 +679,15 @@ public sealed class WorkerActor : ReceivePersistentActor
 
         public void Cancel() => _cts.Cancel();
         public void Dispose() => _cts.Dispose();
+    }
+
+    /// <summary>The answer to <see cref="InspectWorker"/>: read-only; a Worker that does not exist passivates.</summary>
+    private WorkerInspection Inspect()
+    {
+        var node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
+        if (!_state.Created) PassivateIfUnattended();
+        return new WorkerInspection(_name, _state.Created, _status, node, _state.SessionId, _state.SegmentId,
+            _state.Entries.Count, _state.TurnCount, _state.NotifyBuffer.Count, _clients.Count, [], [],
+            _state.Created ? _state.Manifest.GetRawText() : null);
     }
 }

@@ -12,5 +12,5 @@ public sealed record WorkerRuntime(
     RetryPolicy? Retry = null,
     TimeSpan? IdlePassivation = null)
 {
-    public static WorkerRuntime Default { get; } = new(ModelClients.Create, _ => []);
+    public static WorkerRuntime Default { get; } = new(ModelClients.Create, manifest => Yoi.Actors.Tools.BuiltinTools.Create(manifest));
 }

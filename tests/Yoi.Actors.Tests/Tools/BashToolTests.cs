@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Text;
+using Yoi.Actors.Engine;
+using Yoi.Actors.Scope;
+using Yoi.Actors.Tests.Scope;
+using Yoi.Actors.Tools;
+using Yoi.Messages;
+using static Yoi.Actors.Tests.Scope.ToolKit;
+
+namespace Yoi.Actors.Tests.Tools;
+
+/// <summary>Bash (reference-engine §8.3; reference-delegation §7 later variant; acceptance 43 adapted to the bounded
+/// tail, which this project ships: no spill files).</summary>
+public sealed class BashToolTests : IDisposable
+{
+    private readonly TempTree _t = new();
+    private readonly string _ws;
+    private readonly BashTool _bash;
+
+    public BashToolTests()
+    {
+        _ws = _t.Dir("ws");
+        _bash = new BashTool(new Workspace(_ws, new ScopeConfig([Allow(_ws)], []), cwd: _t.Dir("ws/cwd")));
+    }
+
+    public void Dispose() => _t.Dispose();
+
+    [Fact]
+    public async Task Runs_in_the_cwd_with_stdin_at_null_and_merges_stdout_then_stderr()
+    {
+        var o = await Run(_bash, new { command = "pwd; cat; echo err >&2" });
+        Assert.Equal("$ pwd; cat; echo err >&2", o.Summary);
+        Assert.Equal(_t.P("ws/cwd") + "\nerr\n", o.Content);
+    }
+
+    [Fact]
+    public async Task Non_zero_exit_is_in_the_summary_not_an_error()
+    {
+        var o = await Run(_bash, new { command = "echo out; exit 3" });
+        Assert.Equal("$ echo out; exit 3 (exit 3)", o.Summary);
+        Assert.Equal("out\n", o.Content);
+    }
+
+    [Fact]
+    public async Task Empty_output_has_no_content_and_long_commands_are_cut_in_the_summary()
+    {
+        var cmd = "true # " + new string('x', 150);
+        var o = await Run(_bash, new { command = cmd });
+        Assert.Null(o.Content);
+        Assert.Equal("$ " + cmd[..100] + "…", o.Summary);
+    }
+
+    [Fact]
+    public async Task Acceptance43_large_output_is_a_bounded_tail_with_the_header_small_output_inline()
+    {
+        var o = await Run(_bash, new { command = "for i in $(seq 1 200); do printf 'line %03d %s\\n' $i $(printf 'y%.0s' $(seq 1 90)); done" });
+        Assert.StartsWith(BashTool.TruncatedHeader, o.Content);
+        Assert.True(Encoding.UTF8.GetByteCount(o.Content!) <= BashTool.Budget + BashTool.TruncatedHeader.Length);
+        Assert.EndsWith("line 200 " + new string('y', 90) + "\n", o.Content);
+        Assert.DoesNotContain("line 001 ", o.Content);
+        o = await Run(_bash, new { command = "printf 'a\\nb\\nc\\n'" });
+        Assert.Equal("a\nb\nc\n", o.Content);
+        Assert.Empty(Directory.GetFileSystemEntries(_t.P("ws/cwd"))); // nothing spilled
+    }
+
+    [Fact]
+    public async Task Stderr_gets_at_most_half_the_budget()
+    {
+        var o = await Run(_bash, new { command = "head -c 20000 /dev/zero | tr '\\0' o; head -c 20000 /dev/zero | tr '\\0' e >&2" });
+        var body = o.Content![BashTool.TruncatedHeader.Length..];
+        Assert.Equal(BashTool.Budget / 2, body.Count(c => c == 'e'));
+        Assert.Equal(BashTool.Budget / 2, body.Count(c => c == 'o'));
+        o = await Run(_bash, new { command = "head -c 20000 /dev/zero | tr '\\0' o; echo e >&2" });
+        Assert.Equal(BashTool.Budget - 2, o.Content![BashTool.TruncatedHeader.Length..].Count(c => c == 'o'));
+    }
+
+    [Fact]
+    public void Timeout_is_clamped_to_1_600_default_120()
+    {
+        Assert.Equal(120, BashTool.ClampTimeout(null));
+        Assert.Equal(1, BashTool.ClampTimeout(0));
+        Assert.Equal(1, BashTool.ClampTimeout(-5));
+        Assert.Equal(600, BashTool.ClampTimeout(100000));
+        Assert.Equal(42, BashTool.ClampTimeout(42));
+    }
+
+    [Fact]
+    public async Task Timeout_kills_the_process_tree_and_keeps_partial_output()
+    {
+        var pidFile = _t.P("ws/pid");
+        var sw = Stopwatch.StartNew();
+        var o = await Run(_bash, new { command = $"echo started; sleep 300 & echo $! > {pidFile}; wait", timeout = 1 });
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(15), sw.Elapsed.ToString());
+        Assert.EndsWith("(timed out after 1s)", o.Summary);
+        Assert.Contains("started", o.Content);
+        await AssertDeadAsync(int.Parse(File.ReadAllText(pidFile).Trim()));
+    }
+
+    [Fact]
+    public async Task Cancellation_kills_the_process_tree()
+    {
+        var pidFile = _t.P("ws/pid2");
+        using var cts = new CancellationTokenSource();
+        var run = Run(_bash, new { command = $"sleep 300 & echo $! > {pidFile}; wait" }, cts.Token);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!File.Exists(pidFile) || File.ReadAllText(pidFile).Trim().Length == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the command never started");
+            await Task.Delay(20);
+        }
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        await AssertDeadAsync(int.Parse(File.ReadAllText(pidFile).Trim()));
+    }
+
+    [Fact]
+    public async Task Refused_while_a_child_holds_a_write_loan()
+    {
+        var loans = new ScopePolicyTests.Loans([new ScopeRule(_ws + "/sub", Permission.Write)]);
+        var bash = new BashTool(new Workspace(_ws, new ScopeConfig([Allow(_ws)], []), loans: loans));
+        var e = await Fails(bash, new { command = "touch sub/x" });
+        Assert.Equal(ToolErrorKind.InvalidArgument, e.Kind);
+        Assert.Contains("command execution is denied while a child holds a write delegation", e.Message);
+        Assert.False(File.Exists(_t.P("ws/sub/x")));
+    }
+
+    private static async Task AssertDeadAsync(int pid)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (!Directory.Exists($"/proc/{pid}") || File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2] == "Z") return;
+            await Task.Delay(50);
+        }
+        Assert.Fail($"process {pid} is still alive");
+    }
+}
