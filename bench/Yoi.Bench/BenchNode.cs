@@ -31,13 +31,13 @@ public sealed class BenchNode : IAsyncDisposable
         Region = host.Services.GetRequiredService<ActorRegistry>().Get<WorkerRegion>();
     }
 
-    public static async Task<BenchNode> StartAsync(string home, int snapshotEvery = 500)
+    public static async Task<BenchNode> StartAsync(string home, int snapshotEvery = 500, string? journal = null)
     {
         var runtime = new WorkerRuntime((_, _) => new PingPongModel(), _ => [new EchoTool()], snapshotEvery);
         var host = Host.CreateDefaultBuilder()
             .ConfigureLogging(l => l.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning))
             .ConfigureServices(s => s.AddAkka(YoiNodeOptions.ActorSystemName, (b, _) =>
-                b.AddYoiNode(new YoiNodeOptions { Home = home, SnapshotEvery = snapshotEvery }, runtime)))
+                b.AddYoiNode(new YoiNodeOptions { Home = home, SnapshotEvery = snapshotEvery, Journal = journal }, runtime)))
             .Build();
         await host.StartAsync();
         var node = new BenchNode(host, home);

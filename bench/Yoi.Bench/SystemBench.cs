@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Yoi.Bench;
 
@@ -25,21 +26,23 @@ public static class SystemBench
                           $"median {times[runs / 2]:F2} ms, p90 {times[(int)(runs * 0.9)]:F2} ms, p99 {times[(int)(runs * 0.99)]:F2} ms");
     }
 
-    public static async Task RunThroughputAsync(string home, int workers, int runsPerWorker)
+    public static async Task RunThroughputAsync(string home, int workers, int runsPerWorker, string? postgres = null)
     {
-        await using var node = await BenchNode.StartAsync(home);
+        var journal = postgres is null ? null : await CreatePostgresDatabaseAsync(postgres);
+        Func<long> rows = journal is null ? () => JournalRows(home) : () => PostgresJournalRows(journal);
+        await using var node = await BenchNode.StartAsync(home, journal: journal);
         var clients = Enumerable.Range(0, workers).Select(i => node.Client("tp-" + i)).ToList();
         await Task.WhenAll(clients.Select(c => c.AttachAsync()));
         await Task.WhenAll(clients.Select(c => c.RunAsync("warm-up")));
-        var before = JournalRows(home);
+        var before = rows();
         var sw = Stopwatch.StartNew();
         await Task.WhenAll(clients.Select(async c =>
         {
             for (var i = 0; i < runsPerWorker; i++) await c.RunAsync("run " + i);
         }));
         var elapsed = sw.Elapsed;
-        var written = JournalRows(home) - before;
-        Console.WriteLine($"journal throughput ({workers} Workers running at once, {runsPerWorker} runs each): " +
+        var written = rows() - before;
+        Console.WriteLine($"journal throughput on {(journal is null ? "SQLite" : "PostgreSQL")} ({workers} Workers running at once, {runsPerWorker} runs each): " +
                           $"{written} entries in {elapsed.TotalSeconds:F2} s = {written / elapsed.TotalSeconds:F0} entries/s " +
                           $"({workers * runsPerWorker / elapsed.TotalSeconds:F0} runs/s)");
     }
@@ -74,6 +77,34 @@ public static class SystemBench
             Console.WriteLine($"recovery of a {rows}-entry Worker ({(snapshotEvery == int.MaxValue ? "no snapshots" : $"snapshot every {snapshotEvery}")}): " +
                               $"median {samples[1]:F0} ms (attach → snapshot event, 3 fresh nodes)");
         }
+    }
+
+    private static async Task<string> CreatePostgresDatabaseAsync(string server)
+    {
+        var name = "yoi_bench_" + Guid.NewGuid().ToString("N")[..8];
+        await using (var c = new NpgsqlConnection(Npgsql(server)))
+        {
+            await c.OpenAsync();
+            await using var cmd = new NpgsqlCommand($"CREATE DATABASE {name}", c);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        var uri = new Uri(server);
+        return $"postgres://{uri.UserInfo}@{uri.Host}:{uri.Port}/{name}";
+    }
+
+    private static string Npgsql(string url)
+    {
+        var uri = new Uri(url);
+        var user = uri.UserInfo.Split(':', 2);
+        return $"Host={uri.Host};Port={uri.Port};Username={user[0]};Password={(user.Length > 1 ? user[1] : "")};Database={uri.AbsolutePath.Trim('/')}";
+    }
+
+    private static long PostgresJournalRows(string url)
+    {
+        using var c = new NpgsqlConnection(Npgsql(url));
+        c.Open();
+        using var cmd = new NpgsqlCommand("SELECT COUNT(*) FROM journal WHERE persistence_id LIKE 'worker|%'", c);
+        return (long)cmd.ExecuteScalar()!;
     }
 
     private static long JournalRows(string home)

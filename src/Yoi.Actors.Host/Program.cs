@@ -78,25 +78,82 @@ serve.SetAction(async (parse, ct) =>
     }
 });
 
+// ---- client commands: --home / --connect on every one, --json on the inspection commands ----
+var connectOption = new Option<string?>("--connect") { Description = "Talk to a node's TCP endpoint HOST:PORT (token from $YOI_TOKEN) instead of HOME's socket" };
+var jsonOption = new Option<bool>("--json") { Description = "Print the node's reply as JSON (for scripts)" };
+ClientTarget Target(ParseResult parse) => new(NodeHost.ResolveHome(parse.GetValue(homeOption)), parse.GetValue(connectOption));
+Command Client(string name, string description, params Symbol[] symbols)
+{
+    var command = new Command(name, description);
+    foreach (var symbol in symbols)
+    {
+        if (symbol is Argument a) command.Arguments.Add(a);
+        else if (symbol is Option o) command.Options.Add(o);
+    }
+    command.Options.Add(homeOption);
+    command.Options.Add(connectOption);
+    return command;
+}
+Argument<string> NameArgument() => new("name") { Description = "Worker name" };
+
 // ---- run ----
-var nameArgument = new Argument<string>("name") { Description = "Worker name" };
+var nameArgument = NameArgument();
 var textArgument = new Argument<string>("text") { Description = "The user input" };
 var manifestOption = new Option<string?>("--manifest") { Description = "TOML manifest to create the Worker with if it does not exist" };
-var run = new Command("run", "Send one run to a Worker and stream its output (starts an embedded node if none is running)");
-run.Arguments.Add(nameArgument);
-run.Arguments.Add(textArgument);
-run.Options.Add(manifestOption);
-run.Options.Add(homeOption);
-run.SetAction((parse, ct) => RunCommand.ExecuteAsync(
-    NodeHost.ResolveHome(parse.GetValue(homeOption)),
-    parse.GetRequiredValue(nameArgument),
-    parse.GetRequiredValue(textArgument),
-    parse.GetValue(manifestOption),
-    ct));
+var run = Client("run", "Send one run to a Worker and stream its output (starts an embedded node if none is running). " +
+                        "Exit: 0 finished, 1 error, 3 paused, 4 turn limit, 5 rolled back, 130 interrupted",
+    nameArgument, textArgument, manifestOption);
+run.SetAction((parse, ct) => RunCommand.ExecuteAsync(Target(parse), parse.GetRequiredValue(nameArgument),
+    parse.GetRequiredValue(textArgument), parse.GetValue(manifestOption), ct));
+
+// ---- attach / tail ----
+var attachName = NameArgument();
+var attach = Client("attach", "Interactive console on a Worker: type input; /pause /resume /cancel /notify /compact /rewind /status /quit",
+    attachName, manifestOption);
+attach.SetAction((parse, ct) => AttachCommand.ExecuteAsync(Target(parse), parse.GetRequiredValue(attachName), parse.GetValue(manifestOption), ct));
+
+var tailName = NameArgument();
+var linesOption = new Option<int>("--lines", "-n") { Description = "History entries to show first", DefaultValueFactory = _ => 10 };
+var noFollowOption = new Option<bool>("--no-follow") { Description = "Print the recent history and exit" };
+var tail = Client("tail", "Show a Worker's recent history, then follow its live stream", tailName, linesOption, noFollowOption);
+tail.SetAction((parse, ct) => TailCommand.ExecuteAsync(Target(parse), parse.GetRequiredValue(tailName),
+    parse.GetValue(linesOption), !parse.GetValue(noFollowOption), ct));
+
+// ---- workers / inspect / restore / stop ----
+var workers = Client("workers", "All Workers in the cluster: status, node, shard, children", jsonOption);
+workers.SetAction((parse, ct) => InspectionCommands.WorkersAsync(Target(parse), parse.GetValue(jsonOption), ct));
+
+var inspectName = NameArgument();
+var inspect = Client("inspect", "A Worker's status, segment, entries, children, loans and manifest (no secrets)", inspectName, jsonOption);
+inspect.SetAction((parse, ct) => InspectionCommands.InspectAsync(Target(parse), parse.GetRequiredValue(inspectName), parse.GetValue(jsonOption), ct));
+
+var restoreName = NameArgument();
+var restore = Client("restore", "Bring a passive Worker back (never creates one); reports restored or already live", restoreName, jsonOption);
+restore.SetAction((parse, ct) => InspectionCommands.RestoreAsync(Target(parse), parse.GetRequiredValue(restoreName), parse.GetValue(jsonOption), ct));
+
+var stopName = NameArgument();
+var stop = Client("stop", "Shut a Worker down (a running turn is cancelled first)", stopName);
+stop.SetAction((parse, ct) => InspectionCommands.StopAsync(Target(parse), parse.GetRequiredValue(stopName), ct));
+
+// ---- cluster / shards ----
+var cluster = new Command("cluster", "Cluster membership, as seen by the connected node");
+var clusterShow = Client("show", "Members, roles, status, reachability and the leader", jsonOption);
+clusterShow.SetAction((parse, ct) => InspectionCommands.ClusterShowAsync(Target(parse), parse.GetValue(jsonOption), ct));
+var leaveAddress = new Argument<string>("address") { Description = "Member address akka.tcp://yoi@host:port" };
+var clusterLeave = Client("leave", "Ask a member to leave the cluster gracefully", leaveAddress, jsonOption);
+clusterLeave.SetAction((parse, ct) => InspectionCommands.ClusterCommandAsync(Target(parse), "leave", parse.GetRequiredValue(leaveAddress), parse.GetValue(jsonOption), ct));
+var downAddress = new Argument<string>("address") { Description = "Member address akka.tcp://yoi@host:port" };
+var clusterDown = Client("down", "Mark a member down (it is removed; its Workers restart elsewhere)", downAddress, jsonOption);
+clusterDown.SetAction((parse, ct) => InspectionCommands.ClusterCommandAsync(Target(parse), "down", parse.GetRequiredValue(downAddress), parse.GetValue(jsonOption), ct));
+cluster.Subcommands.Add(clusterShow);
+cluster.Subcommands.Add(clusterLeave);
+cluster.Subcommands.Add(clusterDown);
+
+var shards = Client("shards", "Shard regions, shards and entity counts per node", jsonOption);
+shards.SetAction((parse, ct) => InspectionCommands.ShardsAsync(Target(parse), parse.GetValue(jsonOption), ct));
 
 var root = new RootCommand("yoi — sharded, durable LLM Workers on Akka.NET");
-root.Subcommands.Add(serve);
-root.Subcommands.Add(run);
+foreach (var c in new[] { serve, run, attach, tail, workers, inspect, restore, stop, cluster, shards }) root.Subcommands.Add(c);
 
 var parseResult = root.Parse(args);
 var isServe = parseResult.CommandResult.Command == serve;

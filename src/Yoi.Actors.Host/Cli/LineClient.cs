@@ -5,7 +5,7 @@ using Yoi.Messages;
 
 namespace Yoi.Actors.Host.Cli;
 
-/// <summary>A JSON Lines client of the node endpoint (Unix socket).</summary>
+/// <summary>A JSON Lines client of the node endpoint (Unix socket, or TCP after `hello`).</summary>
 public sealed class LineClient : IAsyncDisposable
 {
     private readonly Socket _socket;
@@ -37,6 +37,28 @@ public sealed class LineClient : IAsyncDisposable
             socket.Dispose();
             return null;
         }
+    }
+
+    /// <summary>Connects to a node's TCP endpoint (`HOST:PORT`) and sends `hello` with <paramref name="token"/>.
+    /// A wrong token is answered by an `error` event on the first read, then the node closes the connection.</summary>
+    public static async Task<LineClient> ConnectTcpAsync(string hostPort, string token, CancellationToken ct)
+    {
+        var endPoint = ClientEndpoint.ParseHostPort(hostPort);
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            await socket.ConnectAsync(endPoint, timeout.Token);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new CliException($"cannot connect to {hostPort}: {e.Message}");
+        }
+        var client = new LineClient(socket);
+        await client.SendAsync(new HelloMethod(token), ct);
+        return client;
     }
 
     public async Task SendAsync(Method method, CancellationToken ct)

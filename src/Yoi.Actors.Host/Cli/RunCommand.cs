@@ -8,15 +8,23 @@ namespace Yoi.Actors.Host.Cli;
 
 /// <summary>`yoi run NAME "text" [--manifest F]`: attach (creating with the manifest if given), send one `run`,
 /// render the stream, exit when the run is over. With no node listening on the home's socket it starts an
-/// embedded node in-process (the same composition as `yoi serve`).</summary>
+/// embedded node in-process (the same composition as `yoi serve`). Exit codes: <see cref="ExitCodes"/>.</summary>
 public static class RunCommand
 {
-    public static async Task<int> ExecuteAsync(string home, string name, string text, string? manifest, CancellationToken ct)
+    /// <summary>0 finished; 1 error (provider/tool error, rejected, connection lost); 2 usage; 3 paused;
+    /// 4 turn limit reached; 5 rolled back (cancelled before any output); 130 interrupted (Ctrl-C, the run is
+    /// cancelled).</summary>
+    public static class ExitCodes
+    {
+        public const int Finished = 0, Error = 1, Usage = 2, Paused = 3, LimitReached = 4, RolledBack = 5, Interrupted = 130;
+    }
+
+    public static async Task<int> ExecuteAsync(ClientTarget target, string name, string text, string? manifest, CancellationToken ct)
     {
         if (WorkerNames.Validate(name) is { } nameError)
         {
-            Console.Error.WriteLine($"yoi: {nameError}");
-            return 2;
+            Output.Error(nameError);
+            return ExitCodes.Usage;
         }
         string? manifestPath = null;
         if (manifest is not null)
@@ -24,19 +32,19 @@ public static class RunCommand
             manifestPath = Path.GetFullPath(manifest);
             if (!File.Exists(manifestPath))
             {
-                Console.Error.WriteLine($"yoi: manifest not found: {manifestPath}");
-                return 2;
+                Output.Error($"manifest not found: {manifestPath}");
+                return ExitCodes.Usage;
             }
         }
 
-        var options = new YoiNodeOptions { Home = home };
+        var options = new YoiNodeOptions { Home = target.Home };
         IHost? embedded = null;
         try
         {
-            var client = await LineClient.TryConnectAsync(options.SocketPath, ct);
+            var client = await target.TryConnectAsync(ct);
             if (client is null)
             {
-                Console.Error.WriteLine(Dim($"[starting an embedded node in {home}]"));
+                Output.Note($"[starting an embedded node in {target.Home}]");
                 embedded = NodeHost.Build(options, new EndpointOptions { SocketPath = options.SocketPath }, LogLevel.Warning);
                 await embedded.StartAsync(ct);
                 client = await LineClient.TryConnectAsync(options.SocketPath, ct)
@@ -45,185 +53,137 @@ public static class RunCommand
 
             await using (client)
             {
-                return await RunOnceAsync(client, name, text, manifestPath, ct);
+                // Over TCP the node may not see our files: send the manifest's text (relative paths in it then
+                // resolve against the node's working directory).
+                CreateSpec? create = manifestPath is null ? null
+                    : target.IsTcp ? new CreateSpec(ManifestToml: await File.ReadAllTextAsync(manifestPath, ct))
+                    : new CreateSpec(Manifest: manifestPath);
+                return await RunOnceAsync(client, name, text, create, ct);
             }
+        }
+        catch (CliException e)
+        {
+            Output.Error(e.Message);
+            return e.ExitCode;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            Console.Error.WriteLine("yoi: interrupted");
-            return 130;
+            Output.Error("interrupted");
+            return ExitCodes.Interrupted;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            Console.Error.WriteLine($"yoi: {ex.Message}");
-            return 1;
+            Output.Error(ex.Message);
+            return ExitCodes.Error;
         }
         finally
         {
             if (embedded is not null)
             {
                 try { await embedded.StopAsync(CancellationToken.None); }
-                catch (Exception ex) { Console.Error.WriteLine($"yoi: embedded node stop: {ex.Message}"); }
+                catch (Exception ex) { Output.Error($"embedded node stop: {ex.Message}"); }
                 embedded.Dispose();
             }
         }
     }
 
-    private static async Task<int> RunOnceAsync(LineClient client, string name, string text, string? manifestPath, CancellationToken ct)
+    /// <summary>Sends `attach` and reads alerts up to the snapshot. null (after printing why) when refused.</summary>
+    public static async Task<SnapshotEvent?> AttachAsync(LineClient client, string name, CreateSpec? create, EventRenderer renderer, CancellationToken ct)
     {
-        var create = manifestPath is null ? null : new CreateSpec(Manifest: manifestPath);
         await client.SendAsync(new AttachMethod(name, create), ct);
-
-        // alert replay, then the snapshot (or a rejection)
         while (true)
         {
             var evt = await client.ReadAsync(ct);
             switch (evt)
             {
                 case null:
-                    Console.Error.WriteLine("yoi: the node closed the connection");
-                    return 1;
+                    Output.Error("the node closed the connection");
+                    return null;
                 case AlertEvent a:
-                    RenderAlert(a);
+                    renderer.Render(a);
                     continue;
                 case ErrorEvent e:
-                    Console.Error.WriteLine($"yoi: {Code(e.Code)}: {e.Message}");
-                    if (manifestPath is null && e.Message.Contains("does not exist"))
-                        Console.Error.WriteLine("yoi: pass --manifest FILE to create it");
-                    return 1;
-                case SnapshotEvent:
-                    break;
+                    Output.Error($"{Output.Code(e.Code)}: {e.Message}");
+                    if (create is null && e.Message.Contains("does not exist"))
+                        Output.Error("pass --manifest FILE to create it");
+                    return null;
+                case SnapshotEvent s:
+                    return s;
                 default:
                     continue;
             }
-            break;
         }
+    }
+
+    private static async Task<int> RunOnceAsync(LineClient client, string name, string text, CreateSpec? create, CancellationToken ct)
+    {
+        var renderer = EventRenderer.ForRun();
+        if (await AttachAsync(client, name, create, renderer, ct) is null) return ExitCodes.Error;
 
         await client.SendAsync(new RunMethod([new TextSegment(text)]), ct);
 
-        var renderer = new StreamRenderer();
         var started = false;
         var errored = false;
         RunResult? result = null;
-        while (true)
+        try
         {
-            var evt = await client.ReadAsync(ct);
-            if (evt is null)
+            while (true)
             {
-                renderer.EndLine();
-                Console.Error.WriteLine("yoi: connection closed before the run ended");
-                return 1;
-            }
-            switch (evt)
-            {
-                case StatusEvent { Status: WorkerStatus.Running }:
-                    started = true;
-                    break;
-                case StatusEvent s when started:
+                var evt = await client.ReadAsync(ct);
+                if (evt is null)
+                {
                     renderer.EndLine();
-                    if (errored) return 1;
-                    if (result is { } r && r != RunResult.Finished) Console.Error.WriteLine(Dim($"[run ended: {Snake(r.ToString())}; worker {Snake(s.Status.ToString())}]"));
-                    return 0;
-                case RunEndEvent re:
-                    result = re.Result;
-                    break;
-                case ErrorEvent e:
-                    renderer.EndLine();
-                    Console.Error.WriteLine($"yoi: {Code(e.Code)}: {e.Message}");
-                    if (!started) return 1; // rejected (e.g. already_running)
-                    errored = true;
-                    break;
-                case ShutdownEvent:
-                    renderer.EndLine();
-                    Console.Error.WriteLine("yoi: the worker shut down");
-                    return errored || result is null ? 1 : 0;
-                default:
-                    renderer.Render(evt);
-                    break;
+                    Output.Error("connection closed before the run ended");
+                    return ExitCodes.Error;
+                }
+                switch (evt)
+                {
+                    case StatusEvent { Status: WorkerStatus.Running }:
+                        started = true;
+                        break;
+                    case StatusEvent s when started:
+                        renderer.EndLine();
+                        if (errored) return ExitCodes.Error;
+                        if (result is { } r && r != RunResult.Finished)
+                            Output.Note($"[run ended: {Output.Snake(r.ToString())}; worker {Output.Snake(s.Status.ToString())}]");
+                        return result switch
+                        {
+                            RunResult.Paused => ExitCodes.Paused,
+                            RunResult.LimitReached => ExitCodes.LimitReached,
+                            RunResult.RolledBack => ExitCodes.RolledBack,
+                            _ => ExitCodes.Finished,
+                        };
+                    case RunEndEvent re:
+                        result = re.Result;
+                        break;
+                    case ErrorEvent e:
+                        renderer.EndLine();
+                        Output.Error($"{Output.Code(e.Code)}: {e.Message}");
+                        if (!started) return ExitCodes.Error; // rejected (e.g. already_running)
+                        errored = true;
+                        break;
+                    case ShutdownEvent:
+                        renderer.EndLine();
+                        Output.Error("the worker shut down");
+                        return errored || result is null ? ExitCodes.Error : ExitCodes.Finished;
+                    default:
+                        renderer.Render(evt);
+                        break;
+                }
             }
         }
-    }
-
-    private static void RenderAlert(AlertEvent a) =>
-        Console.Error.WriteLine($"[{Snake(a.Level.ToString())}] {Snake(a.Source.ToString())}: {a.Message}");
-
-    internal static string Code(ErrorCode code) => Snake(code.ToString());
-
-    internal static string Snake(string pascal) =>
-        string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));
-
-    internal static string Dim(string s) => Console.IsErrorRedirected ? s : $"\u001b[2m{s}\u001b[0m";
-}
-
-/// <summary>Plain rendering: text raw to stdout; thinking dimmed on stderr; tool calls `→ Name(args)` and
-/// results `← summary` on stdout; retries, usage and alerts on stderr.</summary>
-internal sealed class StreamRenderer
-{
-    private bool _midLine;        // stdout has an unterminated text line
-    private bool _thinkingMidLine;
-
-    public void EndLine()
-    {
-        if (_midLine) { Console.Out.WriteLine(); _midLine = false; }
-        if (_thinkingMidLine) { Console.Error.WriteLine(); _thinkingMidLine = false; }
-    }
-
-    public void Render(Event evt)
-    {
-        switch (evt)
+        catch (OperationCanceledException) when (ct.IsCancellationRequested && started)
         {
-            case TextDeltaEvent t:
-                if (_thinkingMidLine) { Console.Error.WriteLine(); _thinkingMidLine = false; }
-                Console.Out.Write(t.Text);
-                _midLine = !t.Text.EndsWith('\n');
-                break;
-            case TextDoneEvent:
-                if (_midLine) { Console.Out.WriteLine(); _midLine = false; }
-                break;
-            case ThinkingStartEvent:
-                EndLine();
-                break;
-            case ThinkingDeltaEvent th:
-                Console.Error.Write(RunCommand.Dim(th.Text));
-                _thinkingMidLine = !th.Text.EndsWith('\n');
-                break;
-            case ThinkingDoneEvent:
-                if (_thinkingMidLine) { Console.Error.WriteLine(); _thinkingMidLine = false; }
-                break;
-            case ToolCallDoneEvent tc:
-                EndLine();
-                Console.Out.WriteLine($"→ {tc.Name}({Shorten(tc.Arguments, 200)})");
-                break;
-            case ToolResultEvent tr:
-                EndLine();
-                Console.Out.WriteLine(tr.IsError ? $"← error: {tr.Summary}" : $"← {tr.Summary}");
-                break;
-            case LlmRetryEvent r:
-                EndLine();
-                Console.Error.WriteLine(RunCommand.Dim($"[retry {r.FailedAttempt}/{r.MaxAttempts} in {r.WaitMs} ms{(r.Status is { } st ? $" (HTTP {st})" : "")}: {r.Error}]"));
-                break;
-            case LlmContinuationEvent c:
-                EndLine();
-                Console.Error.WriteLine(RunCommand.Dim($"[stream interrupted, continuing ({c.Attempt}/{c.MaxAttempts}): {c.Reason}]"));
-                break;
-            case UsageEvent u:
-                EndLine();
-                Console.Error.WriteLine(RunCommand.Dim($"[usage: in {u.InputTokens?.ToString() ?? "?"}, out {u.OutputTokens?.ToString() ?? "?"}{(u.CacheReadInputTokens is { } cr ? $", cache read {cr}" : "")}]"));
-                break;
-            case AlertEvent a:
-                EndLine();
-                Console.Error.WriteLine($"[{RunCommand.Snake(a.Level.ToString())}] {a.Message}");
-                break;
-            case CompactStartEvent:
-                EndLine();
-                Console.Error.WriteLine(RunCommand.Dim("[compacting…]"));
-                break;
-            case CompactFailedEvent cf:
-                EndLine();
-                Console.Error.WriteLine($"[compaction failed: {cf.Error}]");
-                break;
+            // Ctrl-C: cancel the run we started rather than leave it running unattended.
+            renderer.EndLine();
+            try
+            {
+                using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+                await client.SendAsync(new CancelMethod(), grace.Token);
+                Output.Note("[cancel sent]");
+            }
+            catch (Exception) { /* best effort */ }
+            throw;
         }
     }
-
-    private static string Shorten(string s, int max) => s.Length <= max ? s : s[..max] + "…";
 }

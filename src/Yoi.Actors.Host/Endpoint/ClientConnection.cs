@@ -127,6 +127,7 @@ public sealed class ClientConnection
             using var reader = new StreamReader(_stream, Utf8, detectEncodingFromByteOrderMarks: false, bufferSize: 8192, leaveOpen: true);
             var helloDone = !RequireHello;
             var attached = false;
+            HostInspector? inspector = null;
             actor = system.ActorOf(Props.Create(() => new ConnectionActor(this, region)), "conn-" + Id);
 
             while (!_closed.IsCancellationRequested)
@@ -175,6 +176,11 @@ public sealed class ClientConnection
                         continue;
                     case AttachMethod attach:
                         attached = await AttachAsync(actor, attach, defaultManifestDir);
+                        continue;
+                    case IHostMethod:
+                        // Host-level methods (inspection) need no attach: the node answers with one event.
+                        inspector ??= new HostInspector(system, region);
+                        Send(Wire.Encode(await inspector.HandleAsync(method, _closed.Token)));
                         continue;
                     default:
                         if (!attached)

@@ -50,7 +50,14 @@ public sealed class EventConverter : JsonConverter<Event>
         .Add<CommandEvent>("command")
         .Add<InternalWorkerEvent>("internal_worker")
         .Add<InternalWorkerRemovedEvent>("internal_worker_removed")
-        .Unit<ShutdownEvent>("shutdown");
+        .Unit<ShutdownEvent>("shutdown")
+        // host-level replies (HostProtocol.cs)
+        .Add<ClusterStateEvent>("cluster_state")
+        .Add<ClusterCommandEvent>("cluster_command")
+        .Add<ShardsEvent>("shards")
+        .Add<WorkersEvent>("workers")
+        .Add<WorkerInspectionEvent>("worker_inspection")
+        .Add<RestoreResultEvent>("restore_result");
 
     public override Event Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
         Table.Read(ref reader, options);

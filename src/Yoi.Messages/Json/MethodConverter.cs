@@ -25,7 +25,15 @@ public sealed class MethodConverter : JsonConverter<Method>
         .Add<RegisterPeerMethod>("register_peer")
         // host-level (spec README "Host, endpoint and wire protocol")
         .Add<AttachMethod>("attach")
-        .Add<HelloMethod>("hello");
+        .Add<HelloMethod>("hello")
+        // host-level inspection (HostProtocol.cs)
+        .Unit<ClusterShowMethod>("cluster_show")
+        .Add<ClusterLeaveMethod>("cluster_leave")
+        .Add<ClusterDownMethod>("cluster_down")
+        .Unit<ShardsMethod>("shards")
+        .Unit<WorkersMethod>("workers")
+        .Add<InspectMethod>("inspect")
+        .Add<RestoreMethod>("restore");
 
     public override Method Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
         Table.Read(ref reader, options, ReadSpecial, Rejected);

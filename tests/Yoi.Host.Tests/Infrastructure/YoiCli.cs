@@ -11,7 +11,11 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 /// <summary>Runs a `yoi` client command (`dotnet yoi.dll ARGS`) to completion, killing it after a timeout.</summary>
 public static class YoiCli
 {
-    public static async Task<CliResult> RunAsync(TimeSpan timeout, string workingDirectory, params string[] args)
+    public static Task<CliResult> RunAsync(TimeSpan timeout, string workingDirectory, params string[] args) =>
+        RunAsync(timeout, workingDirectory, null, args);
+
+    /// <summary>Same, with extra environment variables (e.g. `YOI_TOKEN` for `--connect`).</summary>
+    public static async Task<CliResult> RunAsync(TimeSpan timeout, string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var psi = new ProcessStartInfo(YoiExecutable.DotnetHost)
         {
@@ -26,6 +30,8 @@ public static class YoiCli
         psi.ArgumentList.Add(YoiExecutable.DllPath);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove("YOI_HOME");
+        psi.Environment.Remove("YOI_TOKEN");
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
 
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
