@@ -12,7 +12,7 @@ namespace Yoi.Actors.Worker;
 /// <summary>One Worker: a persistent, sharded actor whose journal is the session log. Become-states
 /// Idle / Running / Paused implement the method × state table of reference-protocol §5.1; the turn engine
 /// runs in a piped task and talks back through <see cref="WorkerTurnHost"/> messages.</summary>
-public sealed class WorkerActor : ReceivePersistentActor
+public sealed partial class WorkerActor : ReceivePersistentActor
 {
     public const int AlertCapacity = 512;
     private const string AlreadyRunning = "Worker is already executing a turn";
