@@ -99,14 +99,14 @@ public sealed class McpTool(McpServerConnection connection, string toolName, str
         CallToolResult result;
         try
         {
-            var client = await connection.ClientAsync(ct).ConfigureAwait(false);
+            var client = await Connection.ClientAsync(ct).ConfigureAwait(false);
             result = await client.CallToolAsync(ToolName, args, cancellationToken: ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
         catch (Exception e)
         {
-            if (e is IOException or InvalidOperationException) await connection.ResetAsync().ConfigureAwait(false);
-            throw new ToolException(ToolErrorKind.ExecutionFailed, $"MCP server `{connection.Config.Name}` tool `{ToolName}` failed: {e.Message}");
+            if (e is IOException or InvalidOperationException) await Connection.ResetAsync().ConfigureAwait(false);
+            throw new ToolException(ToolErrorKind.ExecutionFailed, $"MCP server `{Connection.Config.Name}` tool `{ToolName}` failed: {e.Message}");
         }
         var text = new StringBuilder();
         foreach (var block in result.Content)
