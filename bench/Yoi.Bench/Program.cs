@@ -11,14 +11,17 @@ if (args.Length > 0 && args[0] == "micro")
 
 var quick = args.Contains("--quick");
 var postgres = args.SkipWhile(a => a != "--postgres").Skip(1).FirstOrDefault();
+// --only latency|throughput|recovery runs one figure (the PostgreSQL figure runs whenever --postgres is given).
+var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
+bool Runs(string figure) => only is null || only == figure;
 var root = Path.Combine(Path.GetTempPath(), "yoi-bench-" + Guid.NewGuid().ToString("N")[..8]);
 Directory.CreateDirectory(root);
 try
 {
     Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}");
-    await SystemBench.RunLatencyAsync(Path.Combine(root, "latency"), runs: quick ? 100 : 500);
-    await SystemBench.RunThroughputAsync(Path.Combine(root, "throughput"), workers: 200, runsPerWorker: quick ? 3 : 10);
-    await SystemBench.RunRecoveryAsync(Path.Combine(root, "recovery"), entries: quick ? 2_000 : 10_000);
+    if (Runs("latency")) await SystemBench.RunLatencyAsync(Path.Combine(root, "latency"), runs: quick ? 100 : 500);
+    if (Runs("throughput")) await SystemBench.RunThroughputAsync(Path.Combine(root, "throughput"), workers: 200, runsPerWorker: quick ? 3 : 10);
+    if (Runs("recovery")) await SystemBench.RunRecoveryAsync(Path.Combine(root, "recovery"), entries: quick ? 2_000 : 10_000);
     if (postgres is not null)
         await SystemBench.RunThroughputAsync(Path.Combine(root, "pg"), workers: 1000, runsPerWorker: quick ? 2 : 5, postgres);
 }
