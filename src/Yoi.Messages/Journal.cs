@@ -38,6 +38,31 @@ public sealed record RunPaused(long Ts) : IJournalEvent;
 
 public sealed record RunResumed(long Ts) : IJournalEvent;
 
+/// <summary>Compaction: the visible projection moves to the new segment <c>SegmentId</c> (its segment_start follows).
+/// The previous segment's entries stay in the journal (ours beyond the reference: nothing is destroyed).</summary>
+public sealed record SegmentRotated(long Ts, Guid SegmentId, Guid FromSegmentId) : IJournalEvent;
+
+/// <summary>Delegation (parent side): a child Worker `Name` (full name `parent/child`) was spawned with the delegated
+/// rules; its Write rules are loans (deny(Write) layers on the parent) until <see cref="ChildRemoved"/>.</summary>
+public sealed record ChildSpawned(long Ts, string Name, IReadOnlyList<ScopeRule> Scope) : IJournalEvent;
+
+/// <summary>Delegation (parent side): the child left the registry (stop, shut down, failure, prune); its loans are
+/// reclaimed and it is appended to the audit list of reclaimed children.</summary>
+public sealed record ChildRemoved(long Ts, string Name, string Reason) : IJournalEvent;
+
+/// <summary>Delegation (parent side): the child's report <c>DeliveryId</c> was taken into the notify buffer (dedup:
+/// a redelivery with an id ≤ the last one recorded is acknowledged and dropped).</summary>
+public sealed record ChildReportReceived(long Ts, string Child, long DeliveryId) : IJournalEvent;
+
+/// <summary>Delegation (child side): the outbox. A report to the parent is journaled before it is sent and resent
+/// until <see cref="ReportDelivered"/>: delivered exactly once even across restarts of either side.</summary>
+public sealed record ReportQueued(long Ts, long DeliveryId, WorkerEvent Event) : IJournalEvent;
+
+public sealed record ReportDelivered(long Ts, long DeliveryId) : IJournalEvent;
+
+/// <summary>Discovery: a peer Worker (reciprocal registration, reference-delegation §5.3).</summary>
+public sealed record PeerAdded(long Ts, string Name) : IJournalEvent;
+
 /// <summary>Stable manifests for the journal's JSON serializer: a row's manifest names its record kind.</summary>
 public static class JournalManifest
 {
@@ -50,6 +75,13 @@ public static class JournalManifest
         ("notify_drained", typeof(NotifyDrained)),
         ("run_paused", typeof(RunPaused)),
         ("run_resumed", typeof(RunResumed)),
+        ("segment_rotated", typeof(SegmentRotated)),
+        ("child_spawned", typeof(ChildSpawned)),
+        ("child_removed", typeof(ChildRemoved)),
+        ("child_report_received", typeof(ChildReportReceived)),
+        ("report_queued", typeof(ReportQueued)),
+        ("report_delivered", typeof(ReportDelivered)),
+        ("peer_added", typeof(PeerAdded)),
     ];
 
     public static string Of(IJournalEvent e) => Of(e.GetType());

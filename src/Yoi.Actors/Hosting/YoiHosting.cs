@@ -48,6 +48,9 @@ public static class YoiHosting
             })
             .WithCustomSerializer("yoi-hyperion", [typeof(IYoiMessage)], sys => new HyperionSerializer(sys))
             .WithCustomSerializer("yoi-journal", [typeof(IJournalEvent), typeof(WorkerSnapshot)], sys => new JournalJsonSerializer(sys))
+            // Delegation: the node's write-allocation table (cross-tree write conflicts, reference-delegation §4.5).
+            .WithActors((system, registry) =>
+                registry.Register<Yoi.Actors.Delegation.AllocationRegistry>(system.ActorOf(Yoi.Actors.Delegation.AllocationActor.Props(), "yoi-allocation")))
             .WithShardRegion<WorkerRegion>(RegionName,
                 name => WorkerActor.Props(name, rt),
                 new WorkerMessageExtractor(),

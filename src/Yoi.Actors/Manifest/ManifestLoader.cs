@@ -205,6 +205,11 @@ public static partial class ManifestLoader
         if (cwd is not null && !Directory.Exists(cwd))
             throw new ManifestException($"worker.cwd `{cwd}` is not an existing directory");
 
+        var workers = WorkersOf(Table(Table(root, "feature"), "workers", "feature.workers"));
+        var delegationScope = ScopeOf(root, "delegation_scope", requireAllow: false);
+        if (workers is { Enabled: true } && delegationScope is not { IsEmpty: false })
+            throw new ManifestException("feature.workers requires non-empty [[delegation_scope.allow]]");
+
         return new WorkerManifest(
             Name: Str(worker, "worker.name"),
             Model: new ModelSection(scheme, modelId, Str(model, "model.base_url"),
@@ -228,9 +233,22 @@ public static partial class ManifestLoader
             Workspace: workspace,
             Cwd: cwd,
             Scope: ScopeOf(root, "scope", requireAllow: true),
-            DelegationScope: ScopeOf(root, "delegation_scope", requireAllow: false),
+            DelegationScope: delegationScope,
             Permissions: PermissionsOf(Table(root, "permissions")),
-            McpServers: McpOf(Table(root, "mcp")));
+            McpServers: McpOf(Table(root, "mcp")),
+            Workers: workers,
+            Compaction: CompactionOf(Table(root, "compaction"), (ulong?)ctx ?? WorkerManifest.DefaultContextWindow));
+    }
+
+    /// <summary>`[feature.workers]` enabled, max_depth (default 3), max_children (default 8).</summary>
+    private static WorkersFeature? WorkersOf(TomlTable? t)
+    {
+        if (t is null) return null;
+        var depth = Int(t, "feature.workers.max_depth") ?? 3;
+        var children = Int(t, "feature.workers.max_children") ?? 8;
+        if (depth < 0) throw new ManifestException("feature.workers.max_depth must be >= 0");
+        if (children < 0) throw new ManifestException("feature.workers.max_children must be >= 0");
+        return new WorkersFeature(Bool(t, "feature.workers.enabled") ?? false, (int)depth, (int)children);
     }
 
     /// <summary>A `[scope]`-shaped section; null when absent. `scope` present needs at least one allow rule.</summary>

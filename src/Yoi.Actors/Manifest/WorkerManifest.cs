@@ -49,6 +49,10 @@ public sealed record McpServerConfig(
     IReadOnlyList<string>? EnvInherit = null,
     IReadOnlyDictionary<string, McpEnvValue>? EnvSet = null);
 
+/// <summary>`[feature.workers]`: the delegation tools (SpawnWorker, …). <c>MaxDepth</c> bounds nesting (a top-level
+/// Worker is depth 0, its children depth 1), <c>MaxChildren</c> the live children of one Worker.</summary>
+public sealed record WorkersFeature(bool Enabled = false, int MaxDepth = 3, int MaxChildren = 8);
+
 /// <summary>The resolved manifest (relative paths made absolute against <c>BaseDir</c>); journaled when a Worker
 /// is created, so restarts and migrations use exactly what the Worker was created with.</summary>
 public sealed record WorkerManifest(
@@ -62,7 +66,9 @@ public sealed record WorkerManifest(
     ScopeConfig? Scope = null,
     ScopeConfig? DelegationScope = null,
     PermissionsSection? Permissions = null,
-    IReadOnlyList<McpServerConfig>? McpServers = null)
+    IReadOnlyList<McpServerConfig>? McpServers = null,
+    WorkersFeature? Workers = null,
+    CompactionSection? Compaction = null)
 {
     public const ulong DefaultContextWindow = 200_000;
 

@@ -64,6 +64,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor
         // otherwise it stays interrupted and the next run closes it (interrupt prep).
         if (_state.Created && _state.RunInFlight && !_state.Paused && _manifest!.Session.ResumeOnRecovery)
             StartResumeRun();
+        OnDelegationRecovered();
     }
 
     // ------------------------------------------------------------------ states
@@ -160,8 +161,9 @@ public sealed partial class WorkerActor : ReceivePersistentActor
     /// <summary>Accepted in every state: client attachment, engine reports, snapshot housekeeping.</summary>
     private void CommonCommands()
     {
+        DelegationCommands();
         Command<AttachClient>(OnAttach);
-        Command<InspectWorker>(i => i.ReplyTo.Tell(Inspect()));
+        Command<InspectWorker>(i => i.ReplyTo.Tell(Inspect() with { PreviousSegments = _state.PreviousSegments.ToList() }));
         Command<WorkerHandOff>(_ => HandOff());
         Command<DetachClient>(d => Detach(d.Client));
         Command<Terminated>(t => Detach(t.ActorRef));
@@ -170,6 +172,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor
         Command<EnginePublished>(OnEnginePublished);
         Command<EngineWarned>(w => { if (w.RunId == _run?.Id) Alert(AlertLevel.Warn, AlertSource.Engine, w.Message); });
         Command<EngineFinished>(OnEngineFinished);
+        CompactionCommands();
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "snapshot of {0} failed", _name));
         Command<DeleteSnapshotsSuccess>(_ => { });
@@ -184,23 +187,8 @@ public sealed partial class WorkerActor : ReceivePersistentActor
             case ListCompletionsMethod c:
                 m.Client?.Tell(Completions.List(_manifest?.BaseDir, c.Prefix));
                 break;
-            case ListWorkersMethod:
-                Broadcast(new WorkersListedEvent(JsonSerializer.SerializeToElement(new[] { SelfListing() })));
-                break;
-            case RestoreWorkerMethod r when r.Name == _name:
-                Broadcast(new WorkerRestoredEvent(JsonSerializer.SerializeToElement(new
-                {
-                    action = "already_live", worker_name = _name, socket_path = "", status = Wire(_status),
-                })));
-                break;
-            case RestoreWorkerMethod r:
-                Error(ErrorCode.InvalidRequest, $"worker `{r.Name}` is not visible to this Worker");
-                break;
-            case RegisterPeerMethod p when p.Name == _name:
-                Error(ErrorCode.InvalidRequest, $"worker `{p.Name}` cannot be registered as a peer of itself");
-                break;
-            case RegisterPeerMethod p:
-                Error(ErrorCode.InvalidRequest, $"worker `{p.Name}` cannot be registered as a peer: peer registration is not available on this node yet");
+            case ListWorkersMethod or RestoreWorkerMethod or RegisterPeerMethod:
+                DiscoveryMethod(m); // WorkerActor.Delegation
                 break;
             default:
                 // Host-level methods never reach a Worker; a client that sends one gets a clear refusal.
@@ -250,7 +238,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor
     private void Attach(IActorRef client)
     {
         foreach (var alert in _alerts) client.Tell(alert);
-        client.Tell(new SnapshotEvent(_state.Entries.ToList(), _greeting!, _status, _inFlight.Snapshot()));
+        client.Tell(new SnapshotEvent(_state.Entries.ToList(), _greeting! with { ContextTokens = ContextTokens() }, _status, _inFlight.Snapshot()));
         if (_clients.Add(client)) Context.Watch(client);
     }
 
@@ -276,7 +264,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor
 
     private void PassivateIfUnattended()
     {
-        if (_clients.Count == 0 && _run is null) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+        if (_clients.Count == 0 && _run is null && MayPassivate()) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
     }
 
     // ------------------------------------------------------------------ journal
@@ -334,27 +322,36 @@ public sealed partial class WorkerActor : ReceivePersistentActor
         foreach (var _ in input.OfType<UnknownSegment>())
             Alert(AlertLevel.Warn, AlertSource.Worker, "received unknown segment kind; it was ignored");
         PrepareRun();
-        Commit(new InvokeEntry(InvokeKind.UserSend));
-        Commit(new UserInputEntry(input, extensions));
-        var refs = Yoi.Actors.Tools.FileRefs.Resolve(input, _manifest!); // file_ref → attachments right after the input
-        foreach (var message in refs.Alerts) Alert(AlertLevel.Warn, AlertSource.Worker, message);
-        foreach (var attachment in refs.Attachments) Commit(new SystemItemEntry(attachment));
-        DeferAsync(0, _ => StartEngine());
+        PreRunCompaction(() =>
+        {
+            Commit(new InvokeEntry(InvokeKind.UserSend));
+            Commit(new UserInputEntry(input, extensions));
+            var refs = Yoi.Actors.Tools.FileRefs.Resolve(input, _manifest!); // file_ref → attachments right after the input
+            foreach (var message in refs.Alerts) Alert(AlertLevel.Warn, AlertSource.Worker, message);
+            foreach (var attachment in refs.Attachments) Commit(new SystemItemEntry(attachment));
+            DeferAsync(0, _ => StartEngine());
+        });
     }
 
     private void StartNotificationRun(InvokeKind trigger)
     {
         BeginRun(RunKind.Notification);
         PrepareRun();
-        Commit(new InvokeEntry(trigger));
-        DeferAsync(0, _ => StartEngine());
+        PreRunCompaction(() =>
+        {
+            Commit(new InvokeEntry(trigger));
+            DeferAsync(0, _ => StartEngine());
+        });
     }
 
     private void StartResumeRun()
     {
         BeginRun(RunKind.Resume);
-        Commit(new RunResumed(Now()));
-        DeferAsync(0, _ => StartEngine());
+        PreRunCompaction(() =>
+        {
+            Commit(new RunResumed(Now()));
+            DeferAsync(0, _ => StartEngine());
+        });
     }
 
     private void BeginRun(RunKind kind)
@@ -401,8 +398,8 @@ public sealed partial class WorkerActor : ReceivePersistentActor
             LlmCallCount = _llmCallCount,
             LastRunInterrupted = _state.LastRunInterrupted,
         };
-        var engine = new TurnEngine(_model, _tools, EngineSettingsOf(_manifest!), new WorkerTurnHost(Self, run.Id), run.Engine,
-            Yoi.Actors.Tools.PermissionPolicy.For(_manifest!));
+        var (host, interceptor) = WithCompaction(new WorkerTurnHost(Self, run.Id), Yoi.Actors.Tools.PermissionPolicy.For(_manifest!));
+        var engine = new TurnEngine(_model, _tools, EngineSettingsOf(_manifest!), host, run.Engine, interceptor);
         var token = run.Token;
         // The user input is already in history (committed by the Worker), so the engine resumes from it.
         Task.Run(() => engine.RunAsync(null, token)).PipeTo(Self,
@@ -473,6 +470,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor
         var run = _run;
         var outcome = f.Outcome;
         if (run.Engine is not null) _llmCallCount = run.Engine.LlmCallCount;
+        if (CompactionOnEngineFinished(run, outcome)) return;
         var cancelled = outcome.Error?.Kind == EngineErrorKind.Cancelled;
 
         if (cancelled && run.Kind == RunKind.User && !run.AiActivity)
@@ -555,9 +553,6 @@ public sealed partial class WorkerActor : ReceivePersistentActor
         Queue(new PendingWorkerEvent(e), wake ? InvokeKind.WorkerEvent : null);
     }
 
-    private void Compact() =>
-        Alert(AlertLevel.Warn, AlertSource.Compactor, "manual compact is unavailable because [compaction] is not configured");
-
     private void RewindTo(RewindToMethod request)
     {
         var valid = Rewind.Validate(_state.Entries, _state.SegmentId, request, out var error);
@@ -582,7 +577,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor
         ReportUpward(new ShutDownWorkerEvent(_name));
         foreach (var client in _clients) Context.Unwatch(client);
         _clients.Clear();
-        Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+        StopOrPassivate(); // WorkerActor.Delegation: a child stops, a top-level Worker passivates
     }
 
     /// <summary>The shard moves to another node: stop now. Everything committed is in the journal; a run in
@@ -594,16 +589,14 @@ public sealed partial class WorkerActor : ReceivePersistentActor
     }
 
     /// <summary>Child → parent reports. A top-level Worker has no parent to tell.</summary>
-    private void ReportUpward(WorkerEvent e)
-    {
-    }
+    private void ReportUpward(WorkerEvent e) => ReportToParent(e); // WorkerActor.Delegation
 
     // ------------------------------------------------------------------ configuration
 
     private void Activate(WorkerManifest manifest)
     {
         _manifest = manifest;
-        _tools = _runtime.ToolFactory(manifest);
+        _tools = CreateTools(manifest); // WorkerActor.Delegation: loan-aware builtin tools + delegation tools
         try
         {
             _model = _runtime.ModelFactory(manifest, _name);
@@ -687,7 +680,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor
         var node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
         if (!_state.Created) PassivateIfUnattended();
         return new WorkerInspection(_name, _state.Created, _status, node, _state.SessionId, _state.SegmentId,
-            _state.Entries.Count, _state.TurnCount, _state.NotifyBuffer.Count, _clients.Count, [], [],
+            _state.Entries.Count, _state.TurnCount, _state.NotifyBuffer.Count, _clients.Count, ChildNames(), LoanDescriptions(),
             _state.Created ? _state.Manifest.GetRawText() : null);
     }
 }

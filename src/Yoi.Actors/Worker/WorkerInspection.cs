@@ -10,7 +10,8 @@ public sealed record InspectWorker(IActorRef ReplyTo) : IYoiMessage;
 
 /// <summary>What a Worker says about itself. <c>ManifestJson</c> is the resolved manifest journaled at creation
 /// (no secrets: API keys are named by `api_key_env`, never stored). Children and loans are empty until
-/// delegation exists.</summary>
+/// delegation exists. <c>PreviousSegments</c>: the segments left by compaction (their entries stay in the journal),
+/// i.e. what each compaction summarised away.</summary>
 public sealed record WorkerInspection(
     string Name,
     bool Exists,
@@ -24,4 +25,5 @@ public sealed record WorkerInspection(
     int Clients,
     IReadOnlyList<string> Children,
     IReadOnlyList<string> Loans,
-    string? ManifestJson) : IYoiMessage;
+    string? ManifestJson,
+    IReadOnlyList<Yoi.Actors.Compaction.PreviousSegment>? PreviousSegments = null) : IYoiMessage;

@@ -10,7 +10,10 @@ public sealed record WorkerRuntime(
     Func<WorkerManifest, IReadOnlyList<ITool>> ToolFactory,
     int SnapshotEvery = 500,
     RetryPolicy? Retry = null,
-    TimeSpan? IdlePassivation = null)
+    TimeSpan? IdlePassivation = null,
+    Func<WorkerManifest, Yoi.Actors.Scope.IWriteLoans, IReadOnlyList<ITool>>? LoanAwareToolFactory = null)
 {
-    public static WorkerRuntime Default { get; } = new(ModelClients.Create, manifest => Yoi.Actors.Tools.BuiltinTools.Create(manifest));
+    /// <summary>Builtin tools see the Worker's write loans (delegation): preferred over <c>ToolFactory</c> when set.</summary>
+    public static WorkerRuntime Default { get; } = new(ModelClients.Create, manifest => Yoi.Actors.Tools.BuiltinTools.Create(manifest),
+        LoanAwareToolFactory: (manifest, loans) => Yoi.Actors.Tools.BuiltinTools.Create(manifest, loans));
 }

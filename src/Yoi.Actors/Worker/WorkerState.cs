@@ -12,7 +12,9 @@ public sealed record WorkerSnapshot(
     IReadOnlyList<LogEntry> Entries,
     IReadOnlyList<PendingNotification> NotifyBuffer,
     bool Paused,
-    bool RunInFlight = false);
+    bool RunInFlight = false,
+    Yoi.Actors.Delegation.DelegationSnapshot? Delegation = null,
+    IReadOnlyList<Yoi.Actors.Compaction.PreviousSegment>? PreviousSegments = null);
 
 /// <summary>The pure projection of a Worker's journal: the visible entries of the current segment and
 /// everything replay derives from them (reference-engine §4.5), the notify buffer and durable Paused.
@@ -38,6 +40,12 @@ public sealed class WorkerState
     public List<LlmUsageEntry> Usage { get; } = [];
     public List<PendingNotification> NotifyBuffer { get; } = [];
 
+    /// <summary>Segments left by compaction, oldest first (their entries stay in the journal).</summary>
+    public List<Yoi.Actors.Compaction.PreviousSegment> PreviousSegments { get; } = [];
+
+    /// <summary>Child registry, loans, report outbox/dedup and peers (WorkerActor.Delegation).</summary>
+    public Yoi.Actors.Delegation.DelegationState Delegation { get; private set; } = new();
+
     /// <summary>A run started (invoke or resume) and has no terminal entry yet: after a crash or a node loss
     /// this is the run that was in flight.</summary>
     public bool RunInFlight { get; private set; }
@@ -51,6 +59,7 @@ public sealed class WorkerState
 
     public void Apply(IJournalEvent e)
     {
+        Delegation.Apply(e);
         switch (e)
         {
             case WorkerCreated c:
@@ -70,6 +79,13 @@ public sealed class WorkerState
                 RunInFlight = false;
                 break;
             case EntriesDiscarded:
+                break;
+            case SegmentRotated r:
+                PreviousSegments.Add(new(SegmentId, Entries.Count, History.Count, r.Ts));
+                SegmentId = r.SegmentId;
+                Entries.Clear();
+                History.Clear();
+                Usage.Clear();
                 break;
             case NotifyQueued q:
                 if (NotifyBuffer.Count >= NotifyCapacity) NotifyBuffer.RemoveAt(0);
@@ -99,6 +115,7 @@ public sealed class WorkerState
                 Config = s.Config;
                 History.Clear();
                 History.AddRange(s.History);
+                if (s.CompactedFrom is { } from) TurnCount = from.AtTurnIndex; // the turn count carries across a compaction
                 break;
             case InvokeEntry:
                 LastRunInterrupted = true;
@@ -164,7 +181,8 @@ public sealed class WorkerState
     }
 
     public WorkerSnapshot ToSnapshot() =>
-        new(WorkerName, SessionId, SegmentId, Manifest, Entries.ToList(), NotifyBuffer.ToList(), Paused, RunInFlight);
+        new(WorkerName, SessionId, SegmentId, Manifest, Entries.ToList(), NotifyBuffer.ToList(), Paused, RunInFlight, Delegation.ToSnapshot(),
+            PreviousSegments.ToList());
 
     public static WorkerState FromSnapshot(WorkerSnapshot s)
     {
@@ -181,6 +199,8 @@ public sealed class WorkerState
         state.RebuildFromEntries();
         state.Paused = s.Paused;
         state.RunInFlight = s.RunInFlight;
+        if (s.PreviousSegments is { } previous) state.PreviousSegments.AddRange(previous);
+        state.Delegation = Yoi.Actors.Delegation.DelegationState.FromSnapshot(s.Delegation);
         return state;
     }
 }
