@@ -9,6 +9,36 @@ if (args.Length > 0 && args[0] == "micro")
     return 0;
 }
 
+if (args.Length > 1 && args[0] == "--side-by-side-part" && args[1] == "yoi")
+{
+    // One part of bench/run-side-by-side.sh: the shared workload on Yoi, one JSON object (stdout, or --out FILE).
+    var dir = Path.Combine(Path.GetTempPath(), "yoi-sbs-" + Guid.NewGuid().ToString("N")[..8]);
+    Directory.CreateDirectory(dir);
+    try
+    {
+        var json = await SideBySide.RunAsync(dir, SideBySide.Options.Parse(args));
+        var text = json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        var outFile = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault();
+        if (outFile is null) Console.WriteLine(text);
+        else File.WriteAllText(outFile, text);
+    }
+    finally
+    {
+        try { Directory.Delete(dir, true); } catch (IOException) { }
+    }
+    return 0;
+}
+
+if (args.Contains("--compaction"))
+{
+    // Journal recovery of a Worker with 50,000 entries across 5 compactions (--quick: 10,000).
+    var dir = Path.Combine(Path.GetTempPath(), "yoi-bench-compaction-" + Guid.NewGuid().ToString("N")[..8]);
+    Directory.CreateDirectory(dir);
+    try { await CompactionBench.RunAsync(dir, entries: args.Contains("--quick") ? 10_000 : 50_000); }
+    finally { try { Directory.Delete(dir, true); } catch (IOException) { } }
+    return 0;
+}
+
 var quick = args.Contains("--quick");
 var postgres = args.SkipWhile(a => a != "--postgres").Skip(1).FirstOrDefault();
 // --only latency|throughput|recovery runs one figure (the PostgreSQL figure runs whenever --postgres is given).
