@@ -95,6 +95,14 @@ public sealed class BenchClient
         await WaitAsync(m => m is StatusEvent { Status: WorkerStatus.Idle });
     }
 
+    /// <summary>Stops the Worker (it passivates, so remember-entities forgets it and the next attach recovers it).</summary>
+    public async Task ShutdownAsync()
+    {
+        _region.Tell(new WorkerEnvelope(_worker, new ClientMethod(new ShutdownMethod(), _self)));
+        await WaitAsync(m => m is ShutdownEvent);
+        await Task.Delay(500); // the shard handles the passivation
+    }
+
     private async Task<object> WaitAsync(Func<object, bool> match)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));

@@ -50,6 +50,7 @@ try
 {
     Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}");
     if (Runs("latency")) await SystemBench.RunLatencyAsync(Path.Combine(root, "latency"), runs: quick ? 100 : 500);
+    if (Runs("latency-no-snapshots")) await SystemBench.RunLatencyAsync(Path.Combine(root, "latency-ns"), runs: quick ? 100 : 500, snapshotEvery: int.MaxValue);
     if (Runs("throughput")) await SystemBench.RunThroughputAsync(Path.Combine(root, "throughput"), workers: 200, runsPerWorker: quick ? 3 : 10);
     if (Runs("recovery")) await SystemBench.RunRecoveryAsync(Path.Combine(root, "recovery"), entries: quick ? 2_000 : 10_000);
     if (postgres is not null)

@@ -127,13 +127,15 @@ public static class SideBySide
             await x.AttachAsync();
             await x.RunAsync("schema");
         }
-        CopyRows(Path.Combine(big, "yoi.db"), Path.Combine(template, "yoi.db"), "worker|big");
+        CopyRows(Path.Combine(big, "yoi.db"), Path.Combine(template, "yoi.db"), "journal", "worker|big");
+        CopyRows(Path.Combine(big, "yoi-snapshots.db"), Path.Combine(template, "yoi-snapshots.db"), "snapshot", "worker|big");
         var samples = new List<double>();
         for (var i = 0; i < o.RecoverySamples; i++)
         {
             var dir = Path.Combine(root, "recovery-" + i);
             Directory.CreateDirectory(dir);
-            File.Copy(Path.Combine(template, "yoi.db"), Path.Combine(dir, "yoi.db"));
+            foreach (var db in new[] { "yoi.db", "yoi-snapshots.db" })
+                File.Copy(Path.Combine(template, db), Path.Combine(dir, db));
             await using var node = await BenchNode.StartAsync(dir);
             var warm = node.Client("x");
             await warm.AttachAsync(create: false);
@@ -166,8 +168,8 @@ public static class SideBySide
         };
     }
 
-    /// <summary>Copies one persistence id's journal and snapshot rows between two closed Akka.Persistence.Sql SQLite files.</summary>
-    private static void CopyRows(string from, string to, string persistenceId)
+    /// <summary>Copies one persistence id's rows of <paramref name="table"/> between two closed Akka.Persistence.Sql SQLite files.</summary>
+    private static void CopyRows(string from, string to, string table, string persistenceId)
     {
         SqliteConnection.ClearAllPools();
         using var c = new SqliteConnection($"Data Source={to};Pooling=False");
@@ -180,7 +182,6 @@ public static class SideBySide
             cmd.ExecuteNonQuery();
         }
         Exec($"ATTACH DATABASE '{from.Replace("'", "''")}' AS src");
-        foreach (var table in new[] { "journal", "snapshot" })
         {
             var columns = new List<string>();
             using (var cmd = c.CreateCommand())
@@ -237,7 +238,9 @@ public static class SideBySide
 
         public void Poll()
         {
-            using var c = Open();
+            // Snapshots live in their own file beside the journal (yoi-snapshots.db).
+            using var c = new SqliteConnection($"Data Source={Path.Combine(Path.GetDirectoryName(file)!, "yoi-snapshots.db")};Mode=ReadOnly;Pooling=False");
+            c.Open();
             using var cmd = c.CreateCommand();
             cmd.CommandText = "SELECT sequence_number, LENGTH(snapshot) FROM snapshot WHERE persistence_id = $p";
             cmd.Parameters.AddWithValue("$p", persistenceId);

@@ -8,9 +8,9 @@ namespace Yoi.Bench;
 /// scripted zero-latency model, one tool call + one text answer per run.</summary>
 public static class SystemBench
 {
-    public static async Task RunLatencyAsync(string home, int runs)
+    public static async Task RunLatencyAsync(string home, int runs, int snapshotEvery = 500)
     {
-        await using var node = await BenchNode.StartAsync(home);
+        await using var node = await BenchNode.StartAsync(home, snapshotEvery);
         var client = node.Client("latency");
         await client.AttachAsync();
         for (var i = 0; i < 20; i++) await client.RunAsync("warm-up " + i);
@@ -59,11 +59,15 @@ public static class SystemBench
                 await client.AttachAsync();
                 while (JournalRows(dir) < entries) await client.RunAsync("fill");
                 rows = JournalRows(dir);
+                // Stopped, not just left alive: with remember-entities a live Worker would be recovered by the
+                // fresh node on its own, before the clock starts.
+                await client.ShutdownAsync();
             }
             var samples = new List<double>();
             for (var i = 0; i < 3; i++)
             {
                 await using var node = await BenchNode.StartAsync(dir, snapshotEvery);
+                // Each sample recovers the stopped Worker once: stop it again after timing.
                 // The node is up and the region registered: time only the Worker's recovery and first snapshot.
                 var warm = node.Client("other-" + i);
                 await warm.AttachAsync();
@@ -72,6 +76,7 @@ public static class SystemBench
                 var snapshot = await client.AttachAsync(create: false);
                 samples.Add(sw.Elapsed.TotalMilliseconds);
                 if (snapshot.Entries.Count == 0) throw new InvalidOperationException("recovered nothing");
+                await client.ShutdownAsync();
             }
             samples.Sort();
             Console.WriteLine($"recovery of a {rows}-entry Worker ({(snapshotEvery == int.MaxValue ? "no snapshots" : $"snapshot every {snapshotEvery}")}): " +

@@ -5,7 +5,8 @@ public sealed record YoiNodeOptions
 {
     public const string ActorSystemName = "yoi";
 
-    /// <summary>The data directory (`--home`, `$YOI_HOME`, `~/.yoi`): SQLite journal at `Home/yoi.db`, socket at `Home/run/yoi.sock`.</summary>
+    /// <summary>The data directory (`--home`, `$YOI_HOME`, `~/.yoi`): SQLite journal at `Home/yoi.db` (snapshots in
+    /// `Home/yoi-snapshots.db`), socket at `Home/run/yoi.sock`.</summary>
     public required string Home { get; init; }
 
     public string Hostname { get; init; } = "127.0.0.1";
@@ -29,5 +30,8 @@ public sealed record YoiNodeOptions
     public bool SerializeMessages { get; init; }
 
     public string SqlitePath => Path.Combine(Home, "yoi.db");
+
+    /// <summary>Snapshots live in their own SQLite file: a snapshot write never holds the journal's write lock.</summary>
+    public string SqliteSnapshotPath => Path.Combine(Home, "yoi-snapshots.db");
     public string SocketPath => Path.Combine(Home, "run", "yoi.sock");
 }

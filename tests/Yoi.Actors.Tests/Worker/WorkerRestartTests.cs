@@ -106,7 +106,7 @@ public sealed class WorkerRestartTests(WorkerNodeFixture node)
         var deadline = DateTime.UtcNow + WorkerClient.Timeout;
         while (true)
         {
-            await using (var connection = new SqliteConnection($"Data Source={Path.Combine(node.Home, "yoi.db")};Pooling=False"))
+            await using (var connection = new SqliteConnection($"Data Source={Path.Combine(node.Home, "yoi-snapshots.db")};Pooling=False"))
             {
                 connection.Open();
                 using var cmd = connection.CreateCommand();

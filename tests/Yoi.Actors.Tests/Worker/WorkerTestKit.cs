@@ -116,7 +116,7 @@ public static class Kit
 
     public static long SnapshotRows(this WorkerNodeFixture node, string name)
     {
-        using var connection = new SqliteConnection($"Data Source={Path.Combine(node.Home, "yoi.db")};Mode=ReadOnly;Pooling=False");
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(node.Home, "yoi-snapshots.db")};Mode=ReadOnly;Pooling=False");
         connection.Open();
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT COUNT(*) FROM snapshot WHERE persistence_id = $p";
