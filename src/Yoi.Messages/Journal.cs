@@ -60,6 +60,11 @@ public sealed record ReportQueued(long Ts, long DeliveryId, WorkerEvent Event) :
 
 public sealed record ReportDelivered(long Ts, long DeliveryId) : IJournalEvent;
 
+/// <summary>Delegation (ancestor side, reference-delegation §3.4): a descendant <c>Name</c> (full name) was spawned by
+/// <c>ParentWorker</c> somewhere below this Worker's child, with the delegated rules. Control-plane only: it makes the
+/// descendant visible and addressable here; no loan, no notification.</summary>
+public sealed record SubDelegationRecorded(long Ts, string ParentWorker, string Name, IReadOnlyList<ScopeRule> Scope) : IJournalEvent;
+
 /// <summary>Discovery: a peer Worker (reciprocal registration, reference-delegation §5.3).</summary>
 public sealed record PeerAdded(long Ts, string Name) : IJournalEvent;
 
@@ -82,6 +87,7 @@ public static class JournalManifest
         ("report_queued", typeof(ReportQueued)),
         ("report_delivered", typeof(ReportDelivered)),
         ("peer_added", typeof(PeerAdded)),
+        ("sub_delegation_recorded", typeof(SubDelegationRecorded)),
     ];
 
     public static string Of(IJournalEvent e) => Of(e.GetType());

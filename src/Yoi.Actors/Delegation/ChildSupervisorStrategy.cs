@@ -15,10 +15,14 @@ public sealed class ChildSupervisorStrategy(IActorRef parent, int maxRetries, Ti
 {
     private static Directive Decide(Exception e) => e is ActorInitializationException or DeathPactException ? Directive.Stop : Directive.Restart;
 
+    /// <summary>As <see cref="OneForOneStrategy"/> does, but the parent learns the actual outcome: the restart
+    /// permission (the limit) is decided here, before the parent is told.</summary>
     public override void ProcessFailure(IActorContext context, bool restart, IActorRef child, Exception cause, ChildRestartStats stats,
         IReadOnlyCollection<ChildRestartStats> children)
     {
-        parent.Tell(new ChildFailed(child.Path.Name, cause.Message, restart));
-        base.ProcessFailure(context, restart, child, cause, stats, children);
+        var restarted = restart && stats.RequestRestartPermission(MaxNumberOfRetries, WithinTimeRangeMilliseconds);
+        parent.Tell(new ChildFailed(child.Path.Name, cause.Message, restarted));
+        if (restarted) RestartChild(child, cause, suspendFirst: false);
+        else context.Stop(child);
     }
 }

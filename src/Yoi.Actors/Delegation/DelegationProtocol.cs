@@ -67,3 +67,19 @@ public sealed record ListAllocations : IYoiMessage
 public sealed record AllocationEntry(string Name, string DelegatedFrom, IReadOnlyList<ScopeRule> Rules);
 
 public sealed record AllocationList(IReadOnlyList<AllocationEntry> Entries) : IYoiMessage;
+
+// ------------------------------------------------------------------ restore-time reclaim (§1.8)
+
+/// <summary>A recovered parent asks each re-created child whether it exists (its journal recovered to a created Worker).</summary>
+public sealed record ProbeChild : IYoiMessage
+{
+    public static ProbeChild Instance { get; } = new();
+}
+
+/// <summary>The child's answer to <see cref="ProbeChild"/>, sent after its own recovery.</summary>
+public sealed record ChildProbed(string Name, bool Exists) : IYoiMessage;
+
+/// <summary>Internal: RestoreWorker of a name that is not visible asked whether it exists at all (§5.1: "worker state
+/// missing" is checked first, then "not visible"). <c>Exists</c> null: the inspection did not answer. The answer goes
+/// to <c>ToolReplyTo</c> (the RestoreWorker tool) or, for the restore_worker method, to the clients.</summary>
+public sealed record RestoreChecked(string Name, bool? Exists, IActorRef? ToolReplyTo) : IYoiMessage;

@@ -25,6 +25,12 @@ public sealed partial class WorkerActor
     private static readonly TimeSpan AllocationTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Dictionary<string, PendingSpawn> _pendingSpawns = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _restoreProbes = new(StringComparer.Ordinal);
+    private bool _restorePruned;
+
+    /// <summary>The weak notification of reference-delegation §1.8 (restore-time reclaim of unreachable children).</summary>
+    public const string RestorePrunedNotice =
+        "Restored Worker state contained missing or unreachable delegated child Workers; their delegated write scopes were reclaimed before resume.";
     private long _nextDeliveryId;
     private ICancelable? _resendTimer;
     private WriteLoans? _loans;
@@ -54,6 +60,9 @@ public sealed partial class WorkerActor
     private void DelegationCommands()
     {
         Command<Terminated>(t => OnChildTerminated(t.ActorRef), t => IsMyChild(t.ActorRef));
+        Command<ProbeChild>(_ => Sender.Tell(new ChildProbed(_name, _state.Created)));
+        Command<ChildProbed>(OnChildProbed);
+        Command<RestoreChecked>(OnRestoreChecked);
         Command<WorkerEnvelope>(ForwardDown);
         Command<CreateChildWorker>(OnCreateChild);
         Command<ChildStarted>(OnChildStarted);
@@ -104,8 +113,59 @@ public sealed partial class WorkerActor
             if (actor.IsNobody()) actor = Context.ActorOf(Props(child.Name, _runtime), shortName);
             Context.Watch(actor);
             Allocation?.Tell(new ReserveAllocation(_name, child.Name, child.Scope, Restore: true));
+            _restoreProbes.Add(child.Name);
+            actor.Tell(ProbeChild.Instance);
         }
+        // A parent-originated run interrupted by a restart (this child's own, its parent's — Akka restarts a restarting
+        // parent's children — or the node's) and not resumed: the parent hears of it once, as errored.
+        if (IsChild && _state.Created && _state.RunInFlight && !_state.Paused && !_manifest!.Session.ResumeOnRecovery
+            && Delegation.ParentOriginatedRun && !Delegation.InterruptReported)
+            ReportToParent(new ErroredWorkerEvent(_name, DelegationState.InterruptedReport));
         SendOutbox();
+    }
+
+    /// <summary>Restore-time reclaim (§1.8): a registered child whose journal does not hold a Worker (state missing) or
+    /// that stops during its recovery is pruned: registry removal, loan and allocation reclaimed, no shut_down report.
+    /// Once every child has answered, one weak notification (no auto-run) tells the model.</summary>
+    private void OnChildProbed(ChildProbed p)
+    {
+        if (!_restoreProbes.Contains(p.Name)) return;
+        if (p.Exists)
+        {
+            _restoreProbes.Remove(p.Name);
+            FinishRestoreProbes();
+            return;
+        }
+        var actor = Context.Child(p.Name[(p.Name.LastIndexOf('/') + 1)..]);
+        if (!actor.IsNobody())
+        {
+            Context.Unwatch(actor);
+            Context.Stop(actor);
+        }
+        PruneUnreachable(p.Name);
+    }
+
+    private void PruneUnreachable(string full)
+    {
+        _restoreProbes.Remove(full);
+        if (Delegation.Child(full) is null)
+        {
+            FinishRestoreProbes();
+            return;
+        }
+        _restorePruned = true;
+        Commit(new ChildRemoved(Now(), full, "unreachable at restore"), () =>
+        {
+            Allocation?.Tell(new ReleaseAllocation(full));
+            FinishRestoreProbes();
+        });
+    }
+
+    private void FinishRestoreProbes()
+    {
+        if (_restoreProbes.Count > 0 || !_restorePruned) return;
+        _restorePruned = false;
+        Queue(new PendingNotify(RestorePrunedNotice, false), wake: null);
     }
 
     /// <summary>A parent is never passivated while it has children (they would stop with it); a child never passivates.</summary>
@@ -217,21 +277,38 @@ public sealed partial class WorkerActor
         Commit(new ChildReportReceived(Now(), r.Child, r.DeliveryId), () =>
         {
             sender.Tell(new ChildReportAck(r.DeliveryId));
-            OnWorkerEvent(r.Event, wake: true);
+            if (r.Event is ScopeSubDelegatedWorkerEvent sd) OnSubDelegated(sd);
+            else OnWorkerEvent(r.Event, wake: true);
         });
+    }
+
+    /// <summary>§3.4: record the descendant (idempotent: a duplicate changes nothing and goes no further), then, if this
+    /// Worker has a parent, re-emit upward with <c>parent_worker</c> = this Worker. No loan changes, no notification.</summary>
+    private void OnSubDelegated(ScopeSubDelegatedWorkerEvent e)
+    {
+        if (!e.SubWorker.StartsWith(_name + "/", StringComparison.Ordinal)) return; // not below this Worker
+        if (Delegation.Descendant(e.SubWorker) is not null || Delegation.Child(e.SubWorker) is not null) return;
+        Commit(new SubDelegationRecorded(Now(), e.ParentWorker, e.SubWorker, e.Scope), () =>
+            ReportToParent(e with { ParentWorker = _name }));
     }
 
     private void OnChildFailed(ChildFailed f)
     {
         var full = FullChildName(f.ChildActorName);
-        if (f.Restarted)
-            OnWorkerEvent(new ErroredWorkerEvent(full, $"worker failed ({f.Error}); restarted from its journal"), wake: true);
-        // Stopped: Terminated follows (registry removal, reclaim, shut_down).
+        // Stopped at the limit: Terminated follows (registry removal, reclaim, shut_down).
+        OnWorkerEvent(new ErroredWorkerEvent(full, f.Restarted
+            ? $"worker failed ({f.Error}); restarted from its journal"
+            : $"worker failed ({f.Error}); restart limit reached ({ChildRestartLimit} within {ChildRestartWindow.TotalMinutes:0} min), stopped"), wake: true);
     }
 
     private void OnChildTerminated(IActorRef child)
     {
         var full = FullChildName(child.Path.Name);
+        if (_restoreProbes.Contains(full))
+        {
+            PruneUnreachable(full); // stopped during its recovery: unreachable at restore
+            return;
+        }
         if (_pendingSpawns.Remove(full, out var pending))
         {
             Allocation?.Tell(new ReleaseAllocation(full));
@@ -276,8 +353,8 @@ public sealed partial class WorkerActor
                     replyTo.Tell(new DelegationToolReply($"{list.Count} visible worker(s)", JsonSerializer.Serialize(list, Pretty)));
                     break;
                 case "RestoreWorker":
-                    var (result, summary) = Restore(RequiredString(input, "name", call.Tool));
-                    replyTo.Tell(new DelegationToolReply(summary, JsonSerializer.Serialize(result)));
+                    if (Restore(RequiredString(input, "name", call.Tool), replyTo) is var (result, summary))
+                        replyTo.Tell(new DelegationToolReply(summary, JsonSerializer.Serialize(result)));
                     break;
                 case "SendToPeerWorker": SendToPeer(input, replyTo); break;
                 default: replyTo.Tell(DelegationToolReply.Fail(ToolErrorKind.Internal, $"unknown delegation tool {call.Tool}")); break;
@@ -298,10 +375,14 @@ public sealed partial class WorkerActor
             ? v.GetString()!
             : throw Invalid($"invalid {tool} input: missing string field `{key}`");
 
+    /// <summary>A direct child by its name, or a descendant learned from scope_sub_delegated by its path below this
+    /// Worker (`c1/d1`) or its full name.</summary>
     private ChildRecord ResolveChild(JsonElement input)
     {
         var name = RequiredString(input, "name", "worker");
-        return Delegation.Child(FullChildName(name)) ?? throw Invalid($"no spawned worker named `{name}`");
+        if (Delegation.Child(FullChildName(name)) is { } child) return child;
+        var descendant = Delegation.Descendant(FullChildName(name)) ?? Delegation.Descendant(name);
+        return descendant is not null ? new ChildRecord(descendant.Name, descendant.Scope) : throw Invalid($"no spawned worker named `{name}`");
     }
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
@@ -451,6 +532,8 @@ public sealed partial class WorkerActor
         {
             pending.Child.Tell(new ClientMethod(new RunMethod([new TextSegment(pending.Task)])));
             pending.ReplyTo.Tell(new DelegationToolReply($"spawned worker `{shortName}` listening on {started.Name}"));
+            // §1.3 step 14: a spawner that itself has a parent tells it (control-plane, through the outbox)
+            ReportToParent(new ScopeSubDelegatedWorkerEvent(_name, started.Name, started.Name, pending.Scope));
         });
     }
 
@@ -470,6 +553,15 @@ public sealed partial class WorkerActor
     {
         var record = ResolveChild(input);
         var shortName = record.Name[(record.Name.LastIndexOf('/') + 1)..];
+        if (Delegation.Child(record.Name) is null)
+        {
+            // a descendant: its own parent stops it and reclaims its loan (Terminated there); here the record goes
+            Region.Tell(new WorkerEnvelope(record.Name, new ClientMethod(new ShutdownMethod())));
+            var relative = record.Name[(_name.Length + 1)..];
+            Commit(new ChildRemoved(Now(), record.Name, "stopped"), () =>
+                replyTo.Tell(new DelegationToolReply($"stopped worker `{relative}`; reclaimed scope: {DelegationCheck.Describe(record.Scope)}")));
+            return;
+        }
         var child = Context.Child(shortName);
         if (!child.IsNobody()) child.Tell(new ClientMethod(new ShutdownMethod()));
         Commit(new ChildRemoved(Now(), record.Name, "stopped"), () =>
@@ -506,6 +598,17 @@ public sealed partial class WorkerActor
                 ["comm_registry"] = new { registered = true, socket_path = c.Name, scope_delegated = c.Scope.Select(r => new { target = r.Target, permission = r.Permission == Permission.Write ? "write" : "read", recursive = r.Recursive }) },
             });
         }
+        foreach (var d in Delegation.Descendants)
+        {
+            var alive = ChildAlive(_name + "/" + d.Name[(_name.Length + 1)..].Split('/')[0]);
+            items.Add(new()
+            {
+                ["worker_name"] = d.Name[(_name.Length + 1)..], ["full_name"] = d.Name, ["visibility"] = "spawned_child", ["state"] = "readable",
+                ["live"] = new { socket_path = d.Name, reachable = alive },
+                ["restore"] = new { possible = false },
+                ["comm_registry"] = new { registered = true, socket_path = d.Name, callback_address = d.ParentWorker, scope_delegated = d.Scope.Select(r => new { target = r.Target, permission = r.Permission == Permission.Write ? "write" : "read", recursive = r.Recursive }) },
+            });
+        }
         foreach (var peer in Delegation.Peers)
             items.Add(new()
             {
@@ -520,8 +623,10 @@ public sealed partial class WorkerActor
     private bool ChildAlive(string full) => !Context.Child(full[(full.LastIndexOf('/') + 1)..]).IsNobody();
 
     /// <summary>RestoreWorker (§5.2): self and live children are already live; a registered child whose actor is gone
-    /// is re-created from its journal; a peer is a sharded Worker that starts on demand.</summary>
-    private (object Result, string Summary) Restore(string name)
+    /// is re-created from its journal; a peer is a sharded Worker that starts on demand. Any other name fails: with
+    /// «worker state missing» when no such Worker exists, else «not visible» — decided asynchronously (null here; the
+    /// answer follows as <see cref="RestoreChecked"/>).</summary>
+    private (object Result, string Summary)? Restore(string name, IActorRef? toolReplyTo)
     {
         if (name == _name || name == ShortName)
             return (new { action = "already_live", worker_name = _name, socket_path = _name, status = Wire(_status) }, $"worker `{name}` is already live");
@@ -537,7 +642,27 @@ public sealed partial class WorkerActor
             Region.Tell(new WorkerEnvelope(name, new InspectWorker(ActorRefs.Nobody)));
             return (new { action = "already_live", worker_name = name, socket_path = name }, $"worker `{name}` is already live");
         }
-        throw Invalid($"worker `{name}` is not visible to this Worker");
+        if ((Delegation.Descendant(FullChildName(name)) ?? Delegation.Descendant(name)) is { } d)
+            return (new { action = "already_live", worker_name = name, socket_path = d.Name }, $"worker `{name}` is already live");
+        // a reclaimed child still has its state: it exists, but is no longer visible (§1.8 side effect)
+        if (Delegation.Reclaimed.Any(c => c.Name == FullChildName(name))) throw Invalid($"worker `{name}` is not visible to this Worker");
+        if (name.Length == 0 || !name.Split('/').All(part => WorkerNameRule().IsMatch(part)))
+            throw Invalid($"worker state missing for `{name}`");
+        Region.Ask<WorkerInspection>((Func<IActorRef, object>)(reply => new WorkerEnvelope(name, new InspectWorker(reply))), AllocationTimeout, CancellationToken.None)
+            .PipeTo(Self, success: i => new RestoreChecked(name, i.Exists, toolReplyTo), failure: _ => new RestoreChecked(name, null, toolReplyTo));
+        return null;
+    }
+
+    private void OnRestoreChecked(RestoreChecked c)
+    {
+        var (kind, message) = c.Exists switch
+        {
+            true => (ToolErrorKind.InvalidArgument, $"worker `{c.Name}` is not visible to this Worker"),
+            false => (ToolErrorKind.InvalidArgument, $"worker state missing for `{c.Name}`"),
+            null => (ToolErrorKind.ExecutionFailed, $"worker `{c.Name}`: its state could not be inspected within {AllocationTimeout.TotalSeconds:0}s"),
+        };
+        if (c.ToolReplyTo is { } replyTo) replyTo.Tell(DelegationToolReply.Fail(kind, message));
+        else Error(kind == ToolErrorKind.InvalidArgument ? ErrorCode.InvalidRequest : ErrorCode.Internal, message);
     }
 
     private void SendToPeer(JsonElement input, IActorRef replyTo)
@@ -562,7 +687,8 @@ public sealed partial class WorkerActor
                     Broadcast(new WorkersListedEvent(JsonSerializer.SerializeToElement(VisibleWorkers())));
                     break;
                 case RestoreWorkerMethod r:
-                    Broadcast(new WorkerRestoredEvent(JsonSerializer.SerializeToElement(Restore(r.Name).Result)));
+                    if (Restore(r.Name, null) is { } restored)
+                        Broadcast(new WorkerRestoredEvent(JsonSerializer.SerializeToElement(restored.Result)));
                     break;
                 case RegisterPeerMethod p:
                     if (p.Name == _name) throw Invalid($"worker `{p.Name}` cannot be registered as a peer of itself");

@@ -34,7 +34,10 @@ public sealed partial class WorkerActor : ReceivePersistentActor
     private ulong _llmCallCount;
     private long _snapshotSeqNr;
     private int _sinceSnapshot;
-    private int _runSeq;
+    /// <summary>Run ids are unique in the process, not per incarnation: after a restart (its own, or its parent's, which
+    /// Akka propagates to surviving children) a cancelled engine of the old incarnation still reports to the same
+    /// actor ref, and must not be taken for the new incarnation's run.</summary>
+    private static int s_runSeq;
     private ActiveRun? _run;
 
     public WorkerActor(string name, WorkerRuntime runtime)
@@ -356,7 +359,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor
 
     private void BeginRun(RunKind kind)
     {
-        _run = new ActiveRun(++_runSeq, kind);
+        _run = new ActiveRun(Interlocked.Increment(ref s_runSeq), kind);
         _inFlight.Clear();
         BecomeRunning();
         Broadcast(new StatusEvent(WorkerStatus.Running));
