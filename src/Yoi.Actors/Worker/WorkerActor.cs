@@ -306,7 +306,10 @@ public sealed partial class WorkerActor : ReceivePersistentActor
             case UserInputEntry u: Broadcast(new UserMessageEvent(u.Segments)); break;
             case SystemItemEntry s: Broadcast(new SystemItemEvent(s.Item)); break;
         }
-        if (++_sinceSnapshot >= _runtime.SnapshotEvery)
+        // The interval grows with the segment (a quarter of its entries, at least SnapshotEvery): each snapshot holds
+        // the whole segment, so a fixed interval would make stored bytes per turn grow with history; this keeps them
+        // bounded while recovery still replays at most a quarter of the segment after the snapshot.
+        if (++_sinceSnapshot >= Math.Max(_runtime.SnapshotEvery, _state.Entries.Count / 4))
         {
             _sinceSnapshot = 0;
             SaveSnapshot(_state.ToSnapshot());
