@@ -2,7 +2,7 @@ using Yoi.Messages;
 
 namespace Yoi.Actors.Worker;
 
-/// <summary>File completion candidates under the Worker's working directory (never outside it).</summary>
+/// <summary>File completion candidates under the Worker's working directory (`[worker] cwd`, else the workspace root; never outside it).</summary>
 public static class Completions
 {
     public const int MaxEntries = 200;

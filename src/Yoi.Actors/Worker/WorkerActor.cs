@@ -188,7 +188,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor
         switch (m.Method)
         {
             case ListCompletionsMethod c:
-                m.Client?.Tell(Completions.List(_manifest?.BaseDir, c.Prefix));
+                m.Client?.Tell(Completions.List(_manifest?.WorkingDirectory, c.Prefix));
                 break;
             case ListWorkersMethod or RestoreWorkerMethod or RegisterPeerMethod:
                 DiscoveryMethod(m); // WorkerActor.Delegation

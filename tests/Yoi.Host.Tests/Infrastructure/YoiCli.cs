@@ -17,20 +17,8 @@ public static class YoiCli
     /// <summary>Same, with extra environment variables (e.g. `YOI_TOKEN` for `--connect`).</summary>
     public static async Task<CliResult> RunAsync(TimeSpan timeout, string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var psi = new ProcessStartInfo(YoiExecutable.DotnetHost)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-            WorkingDirectory = workingDirectory,
-        };
-        psi.ArgumentList.Add(YoiExecutable.DllPath);
+        var psi = YoiExecutable.StartInfo(workingDirectory);
         foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("YOI_HOME");
-        psi.Environment.Remove("YOI_TOKEN");
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
 
         using var process = Process.Start(psi)!;

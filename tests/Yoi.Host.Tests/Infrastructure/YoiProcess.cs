@@ -23,20 +23,8 @@ public sealed class YoiProcess : IAsyncDisposable
 
     public static YoiProcess Start(string workingDirectory, params string[] args)
     {
-        var psi = new ProcessStartInfo(YoiExecutable.DotnetHost)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-            WorkingDirectory = workingDirectory,
-        };
-        psi.ArgumentList.Add(YoiExecutable.DllPath);
+        var psi = YoiExecutable.StartInfo(workingDirectory);
         foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("YOI_HOME");
-        psi.Environment.Remove("YOI_TOKEN");
         var process = new Process { StartInfo = psi };
         var p = new YoiProcess(process);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) p._stdout.Enqueue(e.Data); };

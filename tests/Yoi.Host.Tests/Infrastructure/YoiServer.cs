@@ -35,23 +35,11 @@ public sealed class YoiServer : IAsyncDisposable
 
     public static async Task<YoiServer> StartAsync(string home, IReadOnlyDictionary<string, string>? environment, params string[] extraArgs)
     {
-        var psi = new ProcessStartInfo(YoiExecutable.DotnetHost)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-            WorkingDirectory = home,
-        };
-        psi.ArgumentList.Add(YoiExecutable.DllPath);
+        var psi = YoiExecutable.StartInfo(home);
         psi.ArgumentList.Add("serve");
         psi.ArgumentList.Add("--home");
         psi.ArgumentList.Add(home);
         foreach (var a in extraArgs) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("YOI_HOME");
-        psi.Environment.Remove("YOI_TOKEN");
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
 
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
@@ -138,6 +126,26 @@ public static class YoiExecutable
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } p && File.Exists(p) ? p : "dotnet";
 
     public static string RepoRoot { get; } = FindRepoRoot();
+
+    /// <summary>`dotnet yoi.dll` in <paramref name="workingDirectory"/>, all streams redirected (UTF-8), with the
+    /// caller's $YOI_HOME / $YOI_TOKEN removed so a test only sees what it passes.</summary>
+    public static ProcessStartInfo StartInfo(string workingDirectory)
+    {
+        var psi = new ProcessStartInfo(DotnetHost)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+            WorkingDirectory = workingDirectory,
+        };
+        psi.ArgumentList.Add(DllPath);
+        psi.Environment.Remove("YOI_HOME");
+        psi.Environment.Remove("YOI_TOKEN");
+        return psi;
+    }
 
     public static string DllPath { get; } = FindDll();
 
