@@ -23,31 +23,37 @@ public sealed class BenchNode : IAsyncDisposable
     public IActorRef Region { get; }
     public string Home { get; }
 
-    private BenchNode(IHost host, string home)
+    private readonly string _manifest;
+
+    private BenchNode(IHost host, string home, string manifest)
     {
         _host = host;
         Home = home;
+        _manifest = manifest;
         System = host.Services.GetRequiredService<ActorSystem>();
         Region = host.Services.GetRequiredService<ActorRegistry>().Get<WorkerRegion>();
     }
 
-    public static async Task<BenchNode> StartAsync(string home, int snapshotEvery = 500, string? journal = null)
+    /// <summary>Starts a node; <paramref name="model"/> replaces the ping-pong model, <paramref name="manifest"/> the
+    /// default manifest Workers are created with.</summary>
+    public static async Task<BenchNode> StartAsync(string home, int snapshotEvery = 500, string? journal = null,
+        Func<IModelClient>? model = null, string manifest = Manifest)
     {
-        var runtime = new WorkerRuntime((_, _) => new PingPongModel(), _ => [new EchoTool()], snapshotEvery);
+        var runtime = new WorkerRuntime((_, _) => model?.Invoke() ?? new PingPongModel(), _ => [new EchoTool()], snapshotEvery);
         var host = Host.CreateDefaultBuilder()
             .ConfigureLogging(l => l.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning))
             .ConfigureServices(s => s.AddAkka(YoiNodeOptions.ActorSystemName, (b, _) =>
                 b.AddYoiNode(new YoiNodeOptions { Home = home, SnapshotEvery = snapshotEvery, Journal = journal }, runtime)))
             .Build();
         await host.StartAsync();
-        var node = new BenchNode(host, home);
+        var node = new BenchNode(host, home, manifest);
         await host.Services.GetRequiredService<ActorRegistry>().GetAsync<WorkerRegion>();
         return node;
     }
 
     public const string Manifest = "[model]\nscheme = \"scripted\"\nscript = \"bench.json\"\n";
 
-    public BenchClient Client(string worker) => new(System, Region, worker);
+    public BenchClient Client(string worker) => new(System, Region, worker, _manifest);
 
     public async ValueTask DisposeAsync()
     {
@@ -55,7 +61,7 @@ public sealed class BenchNode : IAsyncDisposable
         _host.Dispose();
     }
 
-    private sealed class EchoTool : ITool
+    internal sealed class EchoTool : ITool
     {
         public string Name => "Echo";
         public string Description => "Echoes its input";
@@ -73,23 +79,26 @@ public sealed class BenchClient
     private readonly IActorRef _self;
     private readonly string _worker;
 
-    public BenchClient(ActorSystem system, IActorRef region, string worker)
+    private readonly string _manifest;
+
+    public BenchClient(ActorSystem system, IActorRef region, string worker, string manifest = BenchNode.Manifest)
     {
         _region = region;
         _worker = worker;
+        _manifest = manifest;
         _self = system.ActorOf(Props.Create(() => new Inbox(_inbox.Writer)));
     }
 
     public async Task<SnapshotEvent> AttachAsync(bool create = true)
     {
-        _region.Tell(new WorkerEnvelope(_worker, new AttachClient(_self, create ? BenchNode.Manifest : null, Path.GetTempPath())));
+        _region.Tell(new WorkerEnvelope(_worker, new AttachClient(_self, create ? _manifest : null, Path.GetTempPath())));
         return (SnapshotEvent)await WaitAsync(m => m is SnapshotEvent);
     }
 
     /// <summary>One run; returns when its final status arrives.</summary>
     public async Task RunAsync(string text)
     {
-        _region.Tell(new WorkerEnvelope(_worker, new ClientMethod(new RunMethod([new TextSegment(text)]), _self)));
+        Send(new RunMethod([new TextSegment(text)]));
         var end = await WaitAsync(m => m is RunEndEvent or ErrorEvent);
         if (end is ErrorEvent e) throw new InvalidOperationException($"{_worker}: {e.Code} {e.Message}");
         await WaitAsync(m => m is StatusEvent { Status: WorkerStatus.Idle });
@@ -98,14 +107,24 @@ public sealed class BenchClient
     /// <summary>Stops the Worker (it passivates, so remember-entities forgets it and the next attach recovers it).</summary>
     public async Task ShutdownAsync()
     {
-        _region.Tell(new WorkerEnvelope(_worker, new ClientMethod(new ShutdownMethod(), _self)));
+        Send(new ShutdownMethod());
         await WaitAsync(m => m is ShutdownEvent);
         await Task.Delay(500); // the shard handles the passivation
     }
 
+    /// <summary>Manual compaction; returns when it is done.</summary>
+    public async Task CompactAsync()
+    {
+        Send(new CompactMethod());
+        var end = await WaitAsync(m => m is CompactDoneEvent or CompactFailedEvent or AlertEvent);
+        if (end is not CompactDoneEvent) throw new InvalidOperationException("compaction did not complete: " + ((Event)end).Encode());
+    }
+
+    private void Send(Method m) => _region.Tell(new WorkerEnvelope(_worker, new ClientMethod(m, _self)));
+
     private async Task<object> WaitAsync(Func<object, bool> match)
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         while (true)
         {
             var m = await _inbox.Reader.ReadAsync(cts.Token);

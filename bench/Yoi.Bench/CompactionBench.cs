@@ -1,17 +1,9 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using System.Threading.Channels;
-using Akka.Actor;
-using Akka.Hosting;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Yoi.Actors.Compaction;
 using Yoi.Actors.Engine;
-using Yoi.Actors.Hosting;
-using Yoi.Actors.Worker;
 using Yoi.Messages;
 
 namespace Yoi.Bench;
@@ -26,7 +18,7 @@ public static class CompactionBench
     {
         long rows;
         int current;
-        await using (var node = await Node.StartAsync(home, snapshotEvery))
+        await using (var node = await BenchNode.StartAsync(home, snapshotEvery, model: () => new BenchModel(), manifest: Manifest))
         {
             var client = node.Client("compacted");
             await client.AttachAsync(create: true);
@@ -43,12 +35,11 @@ public static class CompactionBench
         var samples = new List<double>();
         for (var i = 0; i < 3; i++)
         {
-            await using var node = await Node.StartAsync(home, snapshotEvery);
+            await using var node = await BenchNode.StartAsync(home, snapshotEvery, model: () => new BenchModel(), manifest: Manifest);
             // Warm node: recover once, stop the Worker (passivate), then time a cold recovery from the journal.
             var first = node.Client("compacted");
             await first.AttachAsync(create: false);
             await first.ShutdownAsync();
-            await Task.Delay(500);
             var client = node.Client("compacted");
             var sw = Stopwatch.StartNew();
             var snapshot = await client.AttachAsync(create: false);
@@ -99,109 +90,6 @@ public static class CompactionBench
                 yield return new BlockStop(0, BlockType.Text, StopReason.EndTurn);
                 yield return new StreamUsage(tokens, 2);
             }
-        }
-    }
-
-    private sealed class EchoTool : ITool
-    {
-        public string Name => "Echo";
-        public string Description => "Echoes its input";
-        public JsonElement InputSchema { get; } = JsonSerializer.SerializeToElement(new { type = "object" });
-        public Task<ToolOutput> ExecuteAsync(JsonElement input, ToolCallContext context, CancellationToken ct) =>
-            Task.FromResult(new ToolOutput("echo: " + input.GetRawText()));
-    }
-
-    private sealed class Node : IAsyncDisposable
-    {
-        private readonly IHost _host;
-        private readonly ActorSystem _system;
-        private readonly IActorRef _region;
-
-        private Node(IHost host, IActorRef region)
-        {
-            _host = host;
-            _system = host.Services.GetRequiredService<ActorSystem>();
-            _region = region;
-        }
-
-        public static async Task<Node> StartAsync(string home, int snapshotEvery)
-        {
-            var runtime = new WorkerRuntime((_, _) => new BenchModel(), _ => [new EchoTool()], snapshotEvery);
-            var host = Host.CreateDefaultBuilder()
-                .ConfigureLogging(l => l.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning))
-                .ConfigureServices(s => s.AddAkka(YoiNodeOptions.ActorSystemName, (b, _) =>
-                    b.AddYoiNode(new YoiNodeOptions { Home = home, SnapshotEvery = snapshotEvery }, runtime)))
-                .Build();
-            await host.StartAsync();
-            var region = await host.Services.GetRequiredService<ActorRegistry>().GetAsync<WorkerRegion>();
-            return new Node(host, region);
-        }
-
-        public Client Client(string worker) => new(_system, _region, worker);
-
-        public async ValueTask DisposeAsync()
-        {
-            await _host.StopAsync();
-            _host.Dispose();
-        }
-    }
-
-    private sealed class Client
-    {
-        private readonly Channel<object> _inbox = Channel.CreateUnbounded<object>();
-        private readonly IActorRef _region;
-        private readonly IActorRef _self;
-        private readonly string _worker;
-
-        public Client(ActorSystem system, IActorRef region, string worker)
-        {
-            _region = region;
-            _worker = worker;
-            _self = system.ActorOf(Props.Create(() => new Inbox(_inbox.Writer)));
-        }
-
-        public async Task<SnapshotEvent> AttachAsync(bool create)
-        {
-            _region.Tell(new WorkerEnvelope(_worker, new AttachClient(_self, create ? Manifest : null, Path.GetTempPath())));
-            return (SnapshotEvent)await WaitAsync(m => m is SnapshotEvent);
-        }
-
-        public async Task RunAsync(string text)
-        {
-            Send(new RunMethod([new TextSegment(text)]));
-            var end = await WaitAsync(m => m is RunEndEvent or ErrorEvent);
-            if (end is ErrorEvent e) throw new InvalidOperationException($"{_worker}: {e.Code} {e.Message}");
-            await WaitAsync(m => m is StatusEvent { Status: WorkerStatus.Idle });
-        }
-
-        public async Task CompactAsync()
-        {
-            Send(new CompactMethod());
-            var end = await WaitAsync(m => m is CompactDoneEvent or CompactFailedEvent or AlertEvent);
-            if (end is not CompactDoneEvent) throw new InvalidOperationException("compaction did not complete: " + ((Event)end).Encode());
-        }
-
-        public async Task ShutdownAsync()
-        {
-            Send(new ShutdownMethod());
-            await WaitAsync(m => m is ShutdownEvent);
-        }
-
-        private void Send(Method m) => _region.Tell(new WorkerEnvelope(_worker, new ClientMethod(m, _self)));
-
-        private async Task<object> WaitAsync(Func<object, bool> match)
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-            while (true)
-            {
-                var m = await _inbox.Reader.ReadAsync(cts.Token);
-                if (match(m)) return m;
-            }
-        }
-
-        private sealed class Inbox : ReceiveActor
-        {
-            public Inbox(ChannelWriter<object> writer) => ReceiveAny(m => writer.TryWrite(m));
         }
     }
 }
