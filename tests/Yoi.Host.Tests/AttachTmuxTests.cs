@@ -69,7 +69,7 @@ public sealed class AttachTmuxTests(ServerFixture fixture) : IClassFixture<Serve
     public async Task Attach_console_takes_input_pauses_resumes_and_lists_rewind_targets_under_tmux()
     {
         if (Tmux.Path() is null)
-            Assert.Fail("tmux is not installed, so the terminal test of `yoi attach` cannot run: install it (CI: `apt-get install -y tmux` in .ci/run)");
+            Assert.Skip("tmux is not installed, so the terminal test of `yoi attach` cannot run here (`.ci/run` installs it and fails if it cannot)");
 
         const string worker = "tmux-console";
         var manifest = fixture.Dir.File(worker + ".toml");
