@@ -1,3 +1,4 @@
+using Yoi.Actors.Tests.Providers;
 using System.Text;
 using System.Text.Json.Nodes;
 using Yoi.Host.Tests.Infrastructure;
@@ -15,12 +16,12 @@ public sealed class ProviderSocketTests
     /// <summary>A fragmented call of a tool the Worker does not have (so the result is a deterministic error
     /// tool_result), in the openai-chat fixture's wire format.</summary>
     private static string ToolCallSse() =>
-        LlmStub.Fixture("openai-chat/tool_call.sse").Replace("\"name\":\"Read\"", "\"name\":\"stub_probe\"");
+        Fixtures.Read("openai-chat/tool_call.sse").Replace("\"name\":\"Read\"", "\"name\":\"stub_probe\"");
 
     [Fact(Timeout = 60_000)]
     public async Task A_worker_on_yoi_serve_completes_a_tool_call_run_against_the_stub_with_the_right_second_request()
     {
-        await using var stub = new LlmStub(ToolCallSse(), LlmStub.Fixture("openai-chat/text.sse"));
+        await using var stub = new StubLlmServer(new StubResponse.Sse(ToolCallSse()), StubResponse.FromFixture("openai-chat/text.sse"));
         using var dir = new TempDir("yoi-prov");
         await using var server = await YoiServer.StartAsync(dir.Path, new Dictionary<string, string> { [KeyVariable] = Key });
         await using var client = await WireClient.ConnectAsync(server.SocketPath);
@@ -34,7 +35,7 @@ public sealed class ProviderSocketTests
             [model]
             scheme = "openai_chat"
             model_id = "gpt-4o-mini"
-            base_url = "{stub.BaseUrl}/v1"
+            base_url = "{stub.BaseUrl.ToString().TrimEnd('/')}/v1"
             api_key_env = "{KeyVariable}"
             context_window = 128000
             """;
