@@ -31,9 +31,15 @@ try
 
     async Task TurnAsync(string id, AgentSession session, string text)
     {
+        var t0 = Stopwatch.GetTimestamp();
         var response = await agent.RunAsync(text, session);
+        var t1 = Stopwatch.GetTimestamp();
         if (response.Text != "done") throw new InvalidOperationException("unexpected answer: " + response.Text);
-        store.Save(id, await agent.SerializeSessionAsync(session));
+        var ser = await agent.SerializeSessionAsync(session);
+        var t2 = Stopwatch.GetTimestamp();
+        store.Save(id, ser);
+        var t3 = Stopwatch.GetTimestamp();
+        if (id == "latency") Console.Error.WriteLine($"split run {Stopwatch.GetElapsedTime(t0,t1).TotalMilliseconds:F3} ser {Stopwatch.GetElapsedTime(t1,t2).TotalMilliseconds:F3} save {Stopwatch.GetElapsedTime(t2,t3).TotalMilliseconds:F3}");
     }
 
     var result = new JsonObject
@@ -42,6 +48,15 @@ try
         ["version"] = $"Microsoft.Agents.AI {typeof(ChatClientAgent).Assembly.GetName().Version} / .NET {Environment.Version}",
         ["durability"] = "ChatClientAgent session serialized after each turn, upserted as one row into SQLite (WAL)",
     };
+
+    // JIT warm-up (the same plan in every part): fresh sessions of 50 turns until --warm-up turns or 20 s.
+    var warmUpTurns = int.Parse(Arg("--warm-up") ?? "0");
+    var warmClock = Stopwatch.StartNew();
+    for (var done = 0; done < warmUpTurns && warmClock.Elapsed < TimeSpan.FromSeconds(20);)
+    {
+        var warm = await agent.CreateSessionAsync();
+        for (var i = 0; i < 50 && done < warmUpTurns; i++, done++) await TurnAsync("warm-up-" + done / 50, warm, "warm-up " + i);
+    }
 
     // Per-turn overhead: one agent, turns one after another.
     var latSession = await agent.CreateSessionAsync();

@@ -43,13 +43,16 @@ public sealed class BenchNode : IAsyncDisposable
         var host = Host.CreateDefaultBuilder()
             .ConfigureLogging(l => l.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning))
             .ConfigureServices(s => s.AddAkka(YoiNodeOptions.ActorSystemName, (b, _) =>
-                b.AddYoiNode(new YoiNodeOptions { Home = home, SnapshotEvery = snapshotEvery, Journal = journal }, runtime)))
+                b.AddYoiNode(new YoiNodeOptions { Home = home, SnapshotEvery = snapshotEvery, Journal = journal, JournalSync = Sync, ExtraHocon = Environment.GetEnvironmentVariable("YOI_BENCH_HOCON") }, runtime)))
             .Build();
         await host.StartAsync();
         var node = new BenchNode(host, home, manifest);
         await host.Services.GetRequiredService<ActorRegistry>().GetAsync<WorkerRegion>();
         return node;
     }
+
+    /// <summary>The journal's SQLite synchronous level for every node the bench starts (`--journal-sync normal|full`).</summary>
+    public static SqliteSync Sync { get; set; } = SqliteSync.Normal;
 
     public const string Manifest = "[model]\nscheme = \"scripted\"\nscript = \"bench.json\"\n";
 

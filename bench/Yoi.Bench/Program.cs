@@ -2,6 +2,9 @@ using System.Diagnostics;
 using BenchmarkDotNet.Running;
 using Yoi.Bench;
 
+if (args.SkipWhile(a => a != "--journal-sync").Skip(1).FirstOrDefault() is { } sync)
+    BenchNode.Sync = Enum.Parse<Yoi.Actors.Hosting.SqliteSync>(sync, ignoreCase: true);
+
 // Whole-system figures (console runner) by default; `micro` runs the BenchmarkDotNet suite.
 if (args.Length > 0 && args[0] == "micro")
 {
@@ -49,7 +52,9 @@ Directory.CreateDirectory(root);
 try
 {
     Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}");
-    if (Runs("latency")) await SystemBench.RunLatencyAsync(Path.Combine(root, "latency"), runs: quick ? 100 : 500);
+    if (only == "journal") await JournalProbe.RunAsync(Path.Combine(root, "journal"), int.Parse(args.SkipWhile(a => a != "--writes").Skip(1).FirstOrDefault() ?? "2000"));
+    var warmUp = int.Parse(args.SkipWhile(a => a != "--warm-up").Skip(1).FirstOrDefault() ?? "0");
+    if (Runs("latency")) await SystemBench.RunLatencyAsync(Path.Combine(root, "latency"), runs: quick ? 100 : 500, warmUpRuns: warmUp);
     if (Runs("latency-no-snapshots")) await SystemBench.RunLatencyAsync(Path.Combine(root, "latency-ns"), runs: quick ? 100 : 500, snapshotEvery: int.MaxValue);
     if (Runs("throughput")) await SystemBench.RunThroughputAsync(Path.Combine(root, "throughput"), workers: 200, runsPerWorker: quick ? 3 : 10);
     if (Runs("recovery")) await SystemBench.RunRecoveryAsync(Path.Combine(root, "recovery"), entries: quick ? 2_000 : 10_000);

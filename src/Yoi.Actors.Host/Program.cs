@@ -12,11 +12,16 @@ var hostnameOption = new Option<string>("--hostname") { Description = "Remoting 
 var portOption = new Option<int>("--port") { Description = "Remoting port (0: any free port)", DefaultValueFactory = _ => 0 };
 var seedOption = new Option<string[]>("--seed") { Description = "Seed node address akka.tcp://yoi@host:port (repeatable; none: join self)", AllowMultipleArgumentsPerToken = true };
 var journalOption = new Option<string?>("--journal") { Description = "Journal: postgres://user:pass@host:port/db (default: SQLite at HOME/yoi.db)" };
+var journalSyncOption = new Option<SqliteSync>("--journal-sync")
+{
+    Description = "SQLite journal commits: normal (survive a process crash; the default, as the reference) or full (fsync each commit: also survive a power loss)",
+    DefaultValueFactory = _ => SqliteSync.Normal,
+};
 var hoconOption = new Option<string?>("--hocon") { Description = "Extra HOCON file (e.g. hocon/single-node.hocon)" };
 var listenOption = new Option<string?>("--listen") { Description = "Also listen on TCP HOST:PORT (clients send hello with $YOI_TOKEN first)" };
 
 var serve = new Command("serve", "Run a node: cluster member, journal and client endpoint");
-foreach (var o in new Option[] { homeOption, hostnameOption, portOption, seedOption, journalOption, hoconOption, listenOption }) serve.Options.Add(o);
+foreach (var o in new Option[] { homeOption, hostnameOption, portOption, seedOption, journalOption, journalSyncOption, hoconOption, listenOption }) serve.Options.Add(o);
 serve.SetAction(async (parse, ct) =>
 {
     var home = NodeHost.ResolveHome(parse.GetValue(homeOption));
@@ -37,6 +42,7 @@ serve.SetAction(async (parse, ct) =>
         Port = parse.GetValue(portOption),
         SeedNodes = parse.GetValue(seedOption) ?? [],
         Journal = parse.GetValue(journalOption),
+        JournalSync = parse.GetValue(journalSyncOption),
         ExtraHocon = hocon,
     };
     var listen = parse.GetValue(listenOption);

@@ -3,7 +3,9 @@ using Akka.Cluster;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
+using Akka.Persistence.Sql.Config;
 using Akka.Remote.Hosting;
+using LinqToDB;
 using Microsoft.Data.Sqlite;
 using Yoi.Actors.Worker;
 using Yoi.Messages;
@@ -38,6 +40,7 @@ public static class YoiHosting
         var journal = JournalConfig.From(options);
         journal.Prepare();
 
+        if (journal.DataOptionsSetup() is { } dataOptions) builder.AddSetup(dataOptions);
         if (options.ExtraHocon is { } extra) builder.AddHocon(extra, HoconAddMode.Prepend);
         builder
             .AddHocon(journal.Hocon + NoRebalance + journal.LeaseHocon + (options.SerializeMessages ? "\nakka.actor.serialize-messages = on\n" + LocalOnlySerializer.Hocon : ""), HoconAddMode.Prepend)
@@ -79,20 +82,25 @@ public static class YoiHosting
 /// <remarks>With SQLite the snapshot store gets its own file: SQLite has one writer per file, and Microsoft.Data.Sqlite
 /// answers a busy file by sleeping 150 ms before retrying, so a snapshot write sharing the journal's file stalled
 /// every journal write that met it (p99 of a run: ~300 ms with one file, ~10 ms with two).</remarks>
-public sealed record JournalConfig(string Provider, string ConnectionString, string? SqliteFile, string? SnapshotSqliteFile = null)
+public sealed record JournalConfig(string Provider, string ConnectionString, string? SqliteFile, string? SnapshotSqliteFile = null,
+    SqliteSync Sync = SqliteSync.Normal)
 {
+    private const string JournalPluginId = "akka.persistence.journal.sql";
+    private const string QueryPluginId = "akka.persistence.query.journal.sql";
+    private const string SnapshotPluginId = "akka.persistence.snapshot-store.sql";
+
     public string SnapshotConnectionString => SnapshotSqliteFile is null ? ConnectionString : $"Data Source={SnapshotSqliteFile};Pooling=True";
 
     public static JournalConfig From(YoiNodeOptions o)
     {
         var j = o.Journal;
         if (string.IsNullOrWhiteSpace(j) || j == "sqlite")
-            return new JournalConfig("SQLite.MS", $"Data Source={o.SqlitePath};Pooling=True", o.SqlitePath, o.SqliteSnapshotPath);
+            return new JournalConfig("SQLite.MS", $"Data Source={o.SqlitePath};Pooling=True", o.SqlitePath, o.SqliteSnapshotPath, o.JournalSync);
         if (j.StartsWith("sqlite:", StringComparison.Ordinal))
         {
             var file = Path.GetFullPath(j["sqlite:".Length..]);
             var snapshots = Path.Combine(Path.GetDirectoryName(file)!, Path.GetFileNameWithoutExtension(file) + "-snapshots.db");
-            return new JournalConfig("SQLite.MS", $"Data Source={file};Pooling=True", file, snapshots);
+            return new JournalConfig("SQLite.MS", $"Data Source={file};Pooling=True", file, snapshots, o.JournalSync);
         }
         if (j.StartsWith("postgres://", StringComparison.Ordinal) || j.StartsWith("postgresql://", StringComparison.Ordinal))
         {
@@ -121,6 +129,19 @@ public sealed record JournalConfig(string Provider, string ConnectionString, str
             cmd.CommandText = "PRAGMA journal_mode=WAL;";
             cmd.ExecuteNonQuery();
         }
+    }
+
+    /// <summary>SQLite's synchronous level is per connection, so every connection the SQL plugins open sets it
+    /// (a linq2db connection interceptor handed to the plugins through their DataOptions); null for PostgreSQL.</summary>
+    public MultiDataOptionsSetup? DataOptionsSetup()
+    {
+        if (SqliteFile is null) return null;
+        var pragma = new SqliteSynchronousInterceptor(Sync);
+        var setup = new MultiDataOptionsSetup();
+        setup.AddDataOptions(JournalPluginId, new DataOptions().UseConnectionString(Provider, ConnectionString).UseInterceptor(pragma));
+        setup.AddDataOptions(QueryPluginId, new DataOptions().UseConnectionString(Provider, ConnectionString).UseInterceptor(pragma));
+        setup.AddDataOptions(SnapshotPluginId, new DataOptions().UseConnectionString(Provider, SnapshotConnectionString).UseInterceptor(pragma));
+        return setup;
     }
 
     /// <summary>The split-brain resolver keeps whichever side can take a lease in this database (lease-majority):
@@ -159,6 +180,7 @@ public sealed record JournalConfig(string Provider, string ConnectionString, str
               journal {
                 plugin = "akka.persistence.journal.sql"
                 sql {
+                  plugin-id = "{{JournalPluginId}}"
                   class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
                   connection-string = "{{cs}}"
                   provider-name = "{{Provider}}"
@@ -166,6 +188,7 @@ public sealed record JournalConfig(string Provider, string ConnectionString, str
                 }
               }
               query.journal.sql {
+                plugin-id = "{{QueryPluginId}}"
                 class = "Akka.Persistence.Sql.Query.SqlReadJournalProvider, Akka.Persistence.Sql"
                 connection-string = "{{cs}}"
                 provider-name = "{{Provider}}"
@@ -173,6 +196,7 @@ public sealed record JournalConfig(string Provider, string ConnectionString, str
               snapshot-store {
                 plugin = "akka.persistence.snapshot-store.sql"
                 sql {
+                  plugin-id = "{{SnapshotPluginId}}"
                   class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
                   connection-string = "{{snapshots}}"
                   provider-name = "{{Provider}}"
