@@ -68,6 +68,7 @@ public sealed class BenchNode : IAsyncDisposable
     {
         public string Name => "Echo";
         public string Description => "Echoes its input";
+        public bool ReadOnly => true; // pure: no side effect to order after its call's write
         public JsonElement InputSchema { get; } = JsonSerializer.SerializeToElement(new { type = "object" });
         public Task<ToolOutput> ExecuteAsync(JsonElement input, ToolCallContext context, CancellationToken ct) =>
             Task.FromResult(new ToolOutput("echo: " + input.GetRawText()));

@@ -80,6 +80,8 @@ public sealed class UsageTrackingHost(ITurnHost inner, CompactionInterceptor int
 {
     public Task CommitAsync(HistoryItem item, CancellationToken ct) => inner.CommitAsync(item, ct);
 
+    public Task DurableAsync(CancellationToken ct) => inner.DurableAsync(ct);
+
     public Task<IReadOnlyList<HistoryItem>> DrainPendingAsync(CancellationToken ct) => inner.DrainPendingAsync(ct);
 
     public void Publish(Event e)

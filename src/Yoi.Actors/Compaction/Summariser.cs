@@ -141,6 +141,7 @@ public sealed class Summariser(IModelClient model, CompactionSection settings, R
     {
         public static NullHost Instance { get; } = new();
         public Task CommitAsync(HistoryItem item, CancellationToken ct) => Task.CompletedTask;
+        public Task DurableAsync(CancellationToken ct) => Task.CompletedTask;
         public Task<IReadOnlyList<HistoryItem>> DrainPendingAsync(CancellationToken ct) => Task.FromResult<IReadOnlyList<HistoryItem>>([]);
         public void Publish(Event e) { }
         public void Warn(string message) { }

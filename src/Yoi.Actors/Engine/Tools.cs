@@ -41,6 +41,10 @@ public interface ITool
     string Description { get; }
     JsonElement InputSchema { get; }
 
+    /// <summary>True for a tool that only reads (no side effect outside the engine): it may run before its call is
+    /// durable. Any other tool runs only after the journal holds its call (<see cref="ITurnHost.DurableAsync"/>).</summary>
+    bool ReadOnly => false;
+
     /// <summary>`input` is always a JSON object (normalised by the engine).</summary>
     Task<ToolOutput> ExecuteAsync(JsonElement input, ToolCallContext context, CancellationToken ct);
 }

@@ -223,7 +223,7 @@ public sealed class TurnEngine
         }
     }
 
-    /// <summary>History gate: the item joins history only after the host made it durable.</summary>
+    /// <summary>History gate: the item joins history once the host took it (durable by the next barrier).</summary>
     private async Task CommitAsync(HistoryItem item)
     {
         try
@@ -517,7 +517,23 @@ public sealed class TurnEngine
             }
         }
 
-        // Phase 2: concurrent execution; cancel drops the in-flight executions, nothing is committed.
+        // Phase 2: concurrent execution; cancel drops the in-flight executions, nothing is committed. A tool with
+        // side effects runs only once the journal holds its call (and everything before it).
+        if (approved.Any(info => info.Tool is { ReadOnly: false }))
+        {
+            try
+            {
+                await _host.DurableAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception ex)
+            {
+                throw Fail(EngineErrorKind.HistoryAppend, ex.Message);
+            }
+        }
         var tasks = approved.Select(info => Task.Run(() => ExecuteOneAsync(info, ct), CancellationToken.None)).ToArray();
         var all = Task.WhenAll(tasks);
         _ = all.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);

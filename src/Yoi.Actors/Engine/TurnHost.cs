@@ -6,10 +6,15 @@ namespace Yoi.Actors.Engine;
 /// nothing of actors: the Worker implements this by sending itself messages and awaiting the replies.</summary>
 public interface ITurnHost
 {
-    /// <summary>History-append gate for items the engine produces (assistant items, tool results):
-    /// completes once the item is durable. A throw fails the run with <c>HistoryAppend</c> and the item
-    /// is not added to history.</summary>
+    /// <summary>History append for items the engine produces (assistant items, tool results): the owner takes the
+    /// item into its journal in order and the item joins history. It need not be durable yet: the owner makes it
+    /// durable by the next <see cref="DurableAsync"/>, before any later entry of its own, and before the run's end
+    /// is reported. A throw fails the run with <c>HistoryAppend</c> and the item is not added to history.</summary>
     Task CommitAsync(HistoryItem item, CancellationToken ct);
+
+    /// <summary>Durability barrier: completes once every item committed so far is durable. The engine awaits it
+    /// before running a tool with side effects, so a tool never acts on a call the journal could lose.</summary>
+    Task DurableAsync(CancellationToken ct);
 
     /// <summary>Before each LLM call (after <c>turn_start</c>): the owner drains its notify buffer, commits
     /// each entry as a system item and returns the system messages to append to history, in order.</summary>

@@ -8,6 +8,8 @@ namespace Yoi.Actors.Tools;
 /// <summary>Read (reference-delegation §7): `cat -n` output of the selected lines, at most 256 KiB; records the hash.</summary>
 public sealed class ReadTool(Workspace workspace, FileTracker tracker) : ITool
 {
+    public bool ReadOnly => true;
+
     public const int MaxBytes = 256 * 1024;
     public const int DefaultLimit = 2000;
 

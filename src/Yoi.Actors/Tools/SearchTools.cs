@@ -10,6 +10,8 @@ namespace Yoi.Actors.Tools;
 /// honoured, links never followed) whose base-relative path matches; Workdir-relative, sorted, at most 1000.</summary>
 public sealed class GlobTool(Workspace workspace) : ITool
 {
+    public bool ReadOnly => true;
+
     public const int MaxResults = 1000;
 
     public string Name => "Glob";
@@ -50,6 +52,8 @@ public sealed class GlobTool(Workspace workspace) : ITool
 /// <summary>Grep (reference-delegation §7): regex search over readable, non-hidden, non-ignored, non-binary files.</summary>
 public sealed class GrepTool(Workspace workspace) : ITool
 {
+    public bool ReadOnly => true;
+
     public const int DefaultHeadLimit = 250;
 
     private static readonly Dictionary<string, string[]> Types = new(StringComparer.OrdinalIgnoreCase)

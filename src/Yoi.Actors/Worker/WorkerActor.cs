@@ -171,6 +171,8 @@ public sealed partial class WorkerActor : ReceivePersistentActor
         Command<DetachClient>(d => Detach(d.Client));
         Command<Terminated>(t => Detach(t.ActorRef));
         Command<CommitItem>(OnCommitItem);
+        Command<FlushUnwritten>(OnFlushUnwritten);
+        Command<DurabilityBarrier>(OnDurabilityBarrier);
         Command<DrainPending>(OnDrainPending);
         Command<EnginePublished>(OnEnginePublished);
         Command<EngineWarned>(w => { if (w.RunId == _run?.Id) Alert(AlertLevel.Warn, AlertSource.Engine, w.Message); });
@@ -272,12 +274,29 @@ public sealed partial class WorkerActor : ReceivePersistentActor
 
     // ------------------------------------------------------------------ journal
 
-    /// <summary>Persists one journal event; memory follows only in the persist handler (disk before memory).</summary>
-    private void Commit(IJournalEvent e, Action? then = null) => Persist(Stamp(e), persisted =>
+    /// <summary>Persists one journal event; memory follows only in the persist handler (disk before memory).
+    /// The run's unwritten engine items go first, so the journal keeps the order things happened in.</summary>
+    private void Commit(IJournalEvent e, Action? then = null)
+    {
+        WriteUnwritten();
+        PersistEntry(e, then);
+    }
+
+    private void PersistEntry(IJournalEvent e, Action? then) => Persist(Stamp(e), persisted =>
     {
         Applied(persisted);
         then?.Invoke();
     });
+
+    /// <summary>Group commit of the engine's items: every Persist issued in one handler goes to the journal as one
+    /// write, so the items a fast engine produces between two durability points cost one round trip, not one each.</summary>
+    private void WriteUnwritten()
+    {
+        if (_run is not { Unwritten.Count: > 0 } run) return;
+        var entries = run.Unwritten.ToList();
+        run.Unwritten.Clear();
+        foreach (var entry in entries) PersistEntry(entry, null);
+    }
 
     /// <summary>Persists the events in order; <paramref name="then"/> runs in the last persist handler. Used where
     /// <paramref name="then"/> may persist again (a follow-up run): a Persist issued from a DeferAsync handler leaves
@@ -413,26 +432,40 @@ public sealed partial class WorkerActor : ReceivePersistentActor
             failure: e => new EngineFinished(run.Id, new EngineOutcome(null, new EngineError(EngineErrorKind.Aborted, "engine failed: " + e.Message), [])));
     }
 
+    /// <summary>An engine item joins the run's unwritten group; the group is written at the next durability point
+    /// (a barrier before a tool with side effects, a drain, the run's end) or by the flush timer, whichever is first.
+    /// An item from a run that has ended is dropped: that engine was cancelled.</summary>
     private void OnCommitItem(CommitItem c)
     {
-        if (c.RunId != _run?.Id)
-        {
-            c.Done.TrySetException(new InvalidOperationException("the run has ended"));
-            return;
-        }
-        LogEntry entry = c.Item switch
-        {
-            ToolResultItem r => new ToolResultEntry(r),
-            MessageItem { Role: Role.Assistant } or ToolCallItem or ReasoningItem => new AssistantItemEntry(c.Item),
-            _ => null!,
-        };
-        if (entry is null)
-        {
-            c.Done.TrySetException(new InvalidOperationException($"cannot commit a {c.Item.GetType().Name} from the engine"));
-            return;
-        }
+        if (c.RunId != _run?.Id) return;
         _run.AiActivity = true;
-        Commit(entry, () => c.Done.TrySetResult());
+        _run.Unwritten.Add(c.Entry);
+        if (_run.FlushScheduled) return;
+        _run.FlushScheduled = true;
+        Context.System.Scheduler.ScheduleTellOnce(GroupCommitWindow, Self, new FlushUnwritten(c.RunId), Self);
+    }
+
+    /// <summary>How long an engine item may wait for its group to be written when no durability point comes first:
+    /// the window in which a crash of the process can lose it (the reference writes each entry at once).</summary>
+    private static readonly TimeSpan GroupCommitWindow = TimeSpan.FromMilliseconds(5);
+
+    private void OnFlushUnwritten(FlushUnwritten f)
+    {
+        if (f.RunId != _run?.Id) return;
+        _run.FlushScheduled = false;
+        WriteUnwritten();
+    }
+
+    /// <summary>The engine waits here before a tool with side effects runs: everything it handed over is durable.</summary>
+    private void OnDurabilityBarrier(DurabilityBarrier b)
+    {
+        if (b.RunId != _run?.Id)
+        {
+            b.Done.TrySetException(new InvalidOperationException("the run has ended"));
+            return;
+        }
+        WriteUnwritten();
+        DeferAsync(0, _ => b.Done.TrySetResult());
     }
 
     /// <summary>Drains the notify buffer before an LLM call: each entry is committed as its own system item
@@ -591,7 +624,13 @@ public sealed partial class WorkerActor : ReceivePersistentActor
     private void HandOff()
     {
         _run?.Cancel();
-        Context.Stop(Self);
+        if (_run is { Unwritten.Count: > 0 })
+        {
+            WriteUnwritten(); // the engine's unwritten group is part of the run: journal it before stopping
+            DeferAsync(0, _ => Context.Stop(Self));
+        }
+        else
+            Context.Stop(Self);
     }
 
     /// <summary>Child → parent reports. A top-level Worker has no parent to tell.</summary>
@@ -672,6 +711,10 @@ public sealed partial class WorkerActor : ReceivePersistentActor
         public bool PauseRequested { get; set; }
         public bool ShutdownRequested { get; set; }
         public List<PendingNotification> Drained { get; } = [];
+
+        /// <summary>Engine items not yet handed to the journal (group commit), in the order the engine produced them.</summary>
+        public List<LogEntry> Unwritten { get; } = [];
+        public bool FlushScheduled { get; set; }
 
         /// <summary>`run` and `resume` report upward; notification turns are silent.</summary>
         public bool ParentOriginated => Kind != RunKind.Notification;

@@ -42,6 +42,16 @@ internal sealed class FakeHost : ITurnHost
         return Task.CompletedTask;
     }
 
+    /// <summary>Barriers, recorded as the number of items committed when each was reached.</summary>
+    public IReadOnlyList<int> Barriers { get { lock (_gate) return _barriers.ToArray(); } }
+    private readonly List<int> _barriers = [];
+
+    public Task DurableAsync(CancellationToken ct)
+    {
+        lock (_gate) _barriers.Add(_commits.Count);
+        return Task.CompletedTask;
+    }
+
     public Task<IReadOnlyList<HistoryItem>> DrainPendingAsync(CancellationToken ct)
     {
         DrainCalls++;
@@ -66,6 +76,8 @@ internal sealed class FakeHost : ITurnHost
 /// <summary>A tool whose behaviour is a delegate; records every call.</summary>
 internal sealed class FakeTool(string name, Func<JsonElement, ToolCallContext, CancellationToken, Task<ToolOutput>>? run = null) : ITool
 {
+    public bool ReadOnly { get; init; }
+
     private static readonly JsonElement Schema = JsonDocument.Parse("""{"type":"object","properties":{}}""").RootElement.Clone();
 
     public ConcurrentQueue<(string Input, ToolCallContext Context)> Calls { get; } = new();
