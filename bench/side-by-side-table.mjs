@@ -17,6 +17,8 @@ rows.push(`| figure | ${all.map((r) => r.runtime).join(" | ")} |`);
 rows.push("|---|---:|---:|---:|");
 row(`per-turn overhead, median (ms; ${yoi.per_turn.turns} turns, 1 agent)`, (r) => f(r.per_turn.median_ms));
 row("per-turn overhead, p99 (ms)", (r) => f(r.per_turn.p99_ms));
+for (const w of yoi.bytes_per_turn.filter((w) => w.median_ms !== undefined))
+  row(`per-turn median at history ≈ ${w.history_turns} turns (ms)`, (r) => f(r.bytes_per_turn.find((x) => x.history_turns === w.history_turns)?.median_ms));
 for (const t of yoi.throughput)
   row(`throughput, ${t.agents} concurrent agent${t.agents > 1 ? "s" : ""} × ${t.turns_per_agent} turns (turns/s)`, (r) => i(tp(r, t.agents)?.turns_per_s));
 row(`recovery of a ${i(yoi.recovery.entries)}-entry Yoi session = ${yoi.recovery.turns} turns (ms, median)`, (r) => `${f(r.recovery.median_ms)} (${i(r.recovery.entries)} ${r.recovery.entry_unit})`);
@@ -32,6 +34,10 @@ const ratios = [
   `|---|---:|---:|`,
   `| per-turn median | ${ratio(af.per_turn.median_ms, yoi.per_turn.median_ms)} | ${ratio(lg.per_turn.median_ms, yoi.per_turn.median_ms)} |`,
   `| per-turn p99 | ${ratio(af.per_turn.p99_ms, yoi.per_turn.p99_ms)} | ${ratio(lg.per_turn.p99_ms, yoi.per_turn.p99_ms)} |`,
+  ...yoi.bytes_per_turn.filter((w) => w.median_ms !== undefined).map((w) => {
+    const at = (r) => r.bytes_per_turn.find((x) => x.history_turns === w.history_turns)?.median_ms;
+    return `| per-turn median at history ≈ ${w.history_turns} turns | ${ratio(at(af), w.median_ms)} | ${ratio(at(lg), w.median_ms)} |`;
+  }),
   ...yoi.throughput.map((t) => `| throughput ${t.agents} agents (Yoi ÷ peer) | ${ratio(t.turns_per_s, tp(af, t.agents).turns_per_s)} | ${ratio(t.turns_per_s, tp(lg, t.agents).turns_per_s)} |`),
   `| recovery | ${ratio(af.recovery.median_ms, yoi.recovery.median_ms)} | ${ratio(lg.recovery.median_ms, yoi.recovery.median_ms)} |`,
   ...yoi.bytes_per_turn.map((w) => `| bytes/turn at ≈ ${w.history_turns} turns | ${ratio(af.bytes_per_turn.find((x) => x.history_turns === w.history_turns).bytes_per_turn, w.bytes_per_turn)} | ${ratio(lg.bytes_per_turn.find((x) => x.history_turns === w.history_turns).bytes_per_turn, w.bytes_per_turn)} |`),
@@ -41,6 +47,7 @@ const sh = (c) => { try { return execSync(c, { encoding: "utf8" }).trim(); } cat
 const osName = sh(". /etc/os-release && echo $PRETTY_NAME");
 console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${osName}, kernel ${os.release()}`);
 console.log(`runtimes: ${all.map((r) => `${r.runtime}: ${r.version}`).join("; ")}`);
+console.log(`JIT warm-up before the figures (same plan in every part: fresh agents of 50 turns): ${all.map((r) => `${r.runtime} ${i(r.warm_up_turns)} turns`).join(", ")}`);
 console.log("");
 console.log(rows.join("\n"));
 console.log("");

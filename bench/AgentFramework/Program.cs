@@ -20,43 +20,40 @@ var recoverySamples = int.Parse(Arg("--recovery-samples") ?? "5");
 var windows = (Arg("--windows") ?? (quick ? "0,100,200" : "0,500,1000")).Split(',').Select(int.Parse).ToArray();
 var windowSize = int.Parse(Arg("--window-size") ?? (quick ? "50" : "100"));
 var outFile = Arg("--out");
+var warmUpTurns = int.Parse(Arg("--warm-up") ?? (quick ? "1000" : "3000"));
+var sync = (Arg("--sync") ?? "normal").ToUpperInvariant();
 
 var root = Path.Combine(Path.GetTempPath(), "af-sbs-" + Guid.NewGuid().ToString("N")[..8]);
 Directory.CreateDirectory(root);
 try
 {
-    var store = new SessionStore(Path.Combine(root, "sessions.db"));
+    var store = new SessionStore(Path.Combine(root, "sessions.db"), sync);
     var agent = new ChatClientAgent(new PingPongChatClient(), instructions: null, name: "bench",
         tools: [AIFunctionFactory.Create((string text) => "echo: " + text, "Echo", "Echoes its input")]);
 
     async Task TurnAsync(string id, AgentSession session, string text)
     {
-        var t0 = Stopwatch.GetTimestamp();
         var response = await agent.RunAsync(text, session);
-        var t1 = Stopwatch.GetTimestamp();
         if (response.Text != "done") throw new InvalidOperationException("unexpected answer: " + response.Text);
-        var ser = await agent.SerializeSessionAsync(session);
-        var t2 = Stopwatch.GetTimestamp();
-        store.Save(id, ser);
-        var t3 = Stopwatch.GetTimestamp();
-        if (id == "latency") Console.Error.WriteLine($"split run {Stopwatch.GetElapsedTime(t0,t1).TotalMilliseconds:F3} ser {Stopwatch.GetElapsedTime(t1,t2).TotalMilliseconds:F3} save {Stopwatch.GetElapsedTime(t2,t3).TotalMilliseconds:F3}");
+        store.Save(id, await agent.SerializeSessionAsync(session));
     }
 
     var result = new JsonObject
     {
         ["runtime"] = "Microsoft Agent Framework",
         ["version"] = $"Microsoft.Agents.AI {typeof(ChatClientAgent).Assembly.GetName().Version} / .NET {Environment.Version}",
-        ["durability"] = "ChatClientAgent session serialized after each turn, upserted as one row into SQLite (WAL)",
+        ["durability"] = $"ChatClientAgent session serialized after each turn, upserted as one row into SQLite (WAL, synchronous={sync})",
     };
 
-    // JIT warm-up (the same plan in every part): fresh sessions of 50 turns until --warm-up turns or 20 s.
-    var warmUpTurns = int.Parse(Arg("--warm-up") ?? "0");
+    // JIT warm-up, the same plan in every part: fresh sessions of 50 turns until --warm-up turns or 20 s.
     var warmClock = Stopwatch.StartNew();
-    for (var done = 0; done < warmUpTurns && warmClock.Elapsed < TimeSpan.FromSeconds(20);)
+    var warmDone = 0;
+    while (warmDone < warmUpTurns && warmClock.Elapsed < TimeSpan.FromSeconds(20))
     {
         var warm = await agent.CreateSessionAsync();
-        for (var i = 0; i < 50 && done < warmUpTurns; i++, done++) await TurnAsync("warm-up-" + done / 50, warm, "warm-up " + i);
+        for (var i = 0; i < 50 && warmDone < warmUpTurns; i++, warmDone++) await TurnAsync("warm-up-" + warmDone / 50, warm, "warm-up " + i);
     }
+    result["warm_up_turns"] = warmDone;
 
     // Per-turn overhead: one agent, turns one after another.
     var latSession = await agent.CreateSessionAsync();
@@ -112,12 +109,20 @@ try
     store.OnWrite = n => written += n;
     var lastWindowEnd = windows.Max() + windowSize;
     var totalTurns = Math.Max(recoveryTurns, lastWindowEnd);
+    var windowTimes = new List<double>();
     for (var t = 0; t < totalTurns; t++)
     {
-        if (windows.Contains(t)) windowStart = written;
+        if (windows.Contains(t)) (windowStart, windowTimes) = (written, []);
+        var sw = Stopwatch.StartNew();
         await TurnAsync("big", bigSession, "fill " + t);
+        windowTimes.Add(sw.Elapsed.TotalMilliseconds);
         if (windows.Contains(t + 1 - windowSize))
-            windowRows.Add(new JsonObject { ["history_turns"] = t + 1 - windowSize, ["bytes_per_turn"] = (double)(written - windowStart) / windowSize });
+            windowRows.Add(new JsonObject
+            {
+                ["history_turns"] = t + 1 - windowSize,
+                ["bytes_per_turn"] = (double)(written - windowStart) / windowSize,
+                ["median_ms"] = Percentiles(windowTimes.TakeLast(windowSize).ToArray())["median_ms"]!.GetValue<double>(),
+            });
     }
     store.OnWrite = null;
     result["bytes_per_turn"] = windowRows;
@@ -218,9 +223,12 @@ sealed class SessionStore
     public string File { get; }
     public Action<long>? OnWrite { get; set; }
 
-    public SessionStore(string file)
+    private readonly string _sync;
+
+    public SessionStore(string file, string sync = "NORMAL")
     {
         File = file;
+        _sync = sync;
         using var c = Open();
         using var cmd = c.CreateCommand();
         cmd.CommandText = "PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, state BLOB NOT NULL)";
@@ -231,6 +239,9 @@ sealed class SessionStore
     {
         var c = new SqliteConnection($"Data Source={File};Pooling=True;Default Timeout=60");
         c.Open();
+        using var pragma = c.CreateCommand();
+        pragma.CommandText = $"PRAGMA synchronous={_sync}"; // per connection: the same durability as the other parts
+        pragma.ExecuteNonQuery();
         return c;
     }
 

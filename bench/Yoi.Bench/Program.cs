@@ -2,7 +2,8 @@ using System.Diagnostics;
 using BenchmarkDotNet.Running;
 using Yoi.Bench;
 
-if (args.SkipWhile(a => a != "--journal-sync").Skip(1).FirstOrDefault() is { } sync)
+// --journal-sync (or --sync, as the side-by-side peers call it): normal | full.
+if (args.SkipWhile(a => a != "--journal-sync" && a != "--sync").Skip(1).FirstOrDefault() is { } sync)
     BenchNode.Sync = Enum.Parse<Yoi.Actors.Hosting.SqliteSync>(sync, ignoreCase: true);
 
 // Whole-system figures (console runner) by default; `micro` runs the BenchmarkDotNet suite.

@@ -10,7 +10,8 @@ namespace Yoi.Bench;
 /// turn (here: the SQLite journal as is). Prints one JSON object with the same keys as the peers' parts.</summary>
 public static class SideBySide
 {
-    public sealed record Options(int LatencyTurns, (int Agents, int Turns)[] Throughput, int RecoveryEntries, int RecoverySamples, int[] Windows, int WindowSize)
+    public sealed record Options(int LatencyTurns, (int Agents, int Turns)[] Throughput, int RecoveryEntries, int RecoverySamples, int[] Windows, int WindowSize,
+        int WarmUpTurns)
     {
         public static Options Parse(string[] args)
         {
@@ -23,7 +24,8 @@ public static class SideBySide
                 int.Parse(Arg("--recovery-entries") ?? (quick ? "2000" : "10000")),
                 int.Parse(Arg("--recovery-samples") ?? "3"),
                 (Arg("--windows") ?? (quick ? "0,100,200" : "0,500,1000")).Split(',').Select(int.Parse).ToArray(),
-                int.Parse(Arg("--window-size") ?? (quick ? "50" : "100")));
+                int.Parse(Arg("--window-size") ?? (quick ? "50" : "100")),
+                int.Parse(Arg("--warm-up") ?? (quick ? "1000" : "3000")));
         }
     }
 
@@ -33,12 +35,14 @@ public static class SideBySide
         {
             ["runtime"] = "Yoi.Actors",
             ["version"] = $"Akka.NET {typeof(Akka.Actor.ActorSystem).Assembly.GetName().Version} / .NET {Environment.Version}",
-            ["durability"] = "Akka.Persistence.Sql journal on SQLite (WAL): one row per session-log entry, appended; snapshot every 500 events",
+            ["durability"] = $"Akka.Persistence.Sql journal on SQLite (WAL, synchronous={BenchNode.Sync.ToString().ToUpperInvariant()}): one row per session-log entry, appended; snapshot every 500 events",
         };
         var home = Path.Combine(root, "node");
         var throughput = new JsonArray();
         await using (var node = await BenchNode.StartAsync(home))
         {
+            result["warm_up_turns"] = await WarmUpAsync(node, o.WarmUpTurns);
+
             // Per-turn overhead: one agent, turns one after another.
             var lat = node.Client("latency");
             await lat.AttachAsync();
@@ -96,10 +100,13 @@ public static class SideBySide
             var bytes = new StoredBytes(Path.Combine(big, "yoi.db"), "worker|big");
             var lastWindowEnd = o.Windows.Max() + o.WindowSize;
             long windowStart = 0, journalStart = 0;
+            var windowTimes = new List<double>();
             for (turnsDone = 0; turnsDone < lastWindowEnd || bytes.JournalRows() < o.RecoveryEntries; turnsDone++)
             {
-                if (o.Windows.Contains(turnsDone)) (windowStart, journalStart) = (bytes.Total(), bytes.Journal());
+                if (o.Windows.Contains(turnsDone)) (windowStart, journalStart, windowTimes) = (bytes.Total(), bytes.Journal(), []);
+                var sw = Stopwatch.StartNew();
                 await client.RunAsync("fill " + turnsDone);
+                windowTimes.Add(sw.Elapsed.TotalMilliseconds);
                 bytes.Poll();
                 if (o.Windows.Contains(turnsDone + 1 - o.WindowSize))
                     windows.Add(new JsonObject
@@ -107,6 +114,7 @@ public static class SideBySide
                         ["history_turns"] = turnsDone + 1 - o.WindowSize,
                         ["bytes_per_turn"] = (double)(bytes.Total() - windowStart) / o.WindowSize,
                         ["journal_bytes_per_turn"] = (double)(bytes.Journal() - journalStart) / o.WindowSize,
+                        ["median_ms"] = Percentiles(windowTimes.TakeLast(o.WindowSize).ToArray())["median_ms"]!.GetValue<double>(),
                     });
             }
             await Task.Delay(500);
@@ -155,6 +163,22 @@ public static class SideBySide
             ["note"] = "fresh node each sample, Worker not yet live: attach → snapshot event (latest snapshot, every 500 events, + the events after it)",
         };
         return result;
+    }
+
+    /// <summary>JIT warm-up, the same plan in every part: fresh agents of 50 turns each until <paramref name="turns"/>
+    /// turns or 20 s. Tiered compilation needs thousands of calls before a hot path is fully optimised; a runtime
+    /// in service has long passed that point, so the figures are taken after it. Returns the turns done.</summary>
+    private static async Task<int> WarmUpAsync(BenchNode node, int turns)
+    {
+        var clock = Stopwatch.StartNew();
+        var done = 0;
+        while (done < turns && clock.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            var warm = node.Client("warm-up-" + done / 50);
+            await warm.AttachAsync();
+            for (var i = 0; i < 50 && done < turns; i++, done++) await warm.RunAsync("warm-up " + i);
+        }
+        return done;
     }
 
     internal static JsonObject Percentiles(double[] times)

@@ -31,6 +31,8 @@ const recoverySamples = +arg("--recovery-samples", 5);
 const windows = arg("--windows", quick ? "0,100,200" : "0,500,1000").split(",").map(Number);
 const windowSize = +arg("--window-size", quick ? 50 : 100);
 const outFile = arg("--out", null);
+const warmUpTurns = +arg("--warm-up", quick ? 1000 : 3000);
+const sync = arg("--sync", "normal").toUpperCase();
 
 /** A zero-latency model: the user's turn gets one Echo tool call, anything after the tool result gets text. */
 class PingPongModel extends BaseChatModel {
@@ -55,7 +57,15 @@ const echo = tool(async ({ text }) => "echo: " + text, {
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "langgraph-sbs-"));
 const file = path.join(root, "checkpoints.db");
 const llm = new PingPongModel({});
-const saver = SqliteSaver.fromConnString(file);
+// SqliteSaver.fromConnString with the synchronous level the other parts use (better-sqlite3 builds with
+// SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, i.e. NORMAL, unless told otherwise).
+function openSaver() {
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma(`synchronous = ${sync}`);
+  return new SqliteSaver(db);
+}
+const saver = openSaver();
 const agent = createReactAgent({ llm, tools: [echo], checkpointer: saver });
 
 async function turn(thread, text) {
@@ -86,10 +96,17 @@ const pkg = (name) => JSON.parse(fs.readFileSync(new URL(`./node_modules/${name}
 const result = {
   runtime: "LangGraph.js",
   version: `@langchain/langgraph ${pkg("@langchain/langgraph")}, checkpoint-sqlite ${pkg("@langchain/langgraph-checkpoint-sqlite")}, better-sqlite3 ${pkg("better-sqlite3")} / Node ${process.versions.node}`,
-  durability: "prebuilt createReactAgent with SqliteSaver (WAL): a full checkpoint per superstep + pending writes",
+  durability: `prebuilt createReactAgent with SqliteSaver (WAL, synchronous=${sync}): a full checkpoint per superstep + pending writes`,
 };
 
 try {
+  // JIT warm-up, the same plan in every part: fresh threads of 50 turns until --warm-up turns or 20 s.
+  const warm0 = performance.now();
+  let warmDone = 0;
+  while (warmDone < warmUpTurns && performance.now() - warm0 < 20_000)
+    for (let i = 0; i < 50 && warmDone < warmUpTurns; i++, warmDone++) await turn("warm-up-" + Math.floor(warmDone / 50), "warm-up " + i);
+  result.warm_up_turns = warmDone;
+
   // Per-turn overhead: one agent, turns one after another.
   for (let i = 0; i < 20; i++) await turn("latency", "warm-up " + i);
   const times = [];
@@ -129,11 +146,15 @@ try {
   const totalTurns = Math.max(...windows) + windowSize;
   let windowStart = 0;
   const fill0 = performance.now();
+  let windowTimes = [];
   for (let t = 0; t < totalTurns; t++) {
-    if (windows.includes(t)) windowStart = storedBytes("big");
+    if (windows.includes(t)) { windowStart = storedBytes("big"); windowTimes = []; }
+    const t0 = performance.now();
     await turn("big", "fill " + t);
+    windowTimes.push(performance.now() - t0);
     if (windows.includes(t + 1 - windowSize))
-      result.bytes_per_turn.push({ history_turns: t + 1 - windowSize, bytes_per_turn: (storedBytes("big") - windowStart) / windowSize });
+      result.bytes_per_turn.push({ history_turns: t + 1 - windowSize, bytes_per_turn: (storedBytes("big") - windowStart) / windowSize,
+        median_ms: percentiles(windowTimes.slice(-windowSize)).median_ms });
   }
   result.fill_seconds = (performance.now() - fill0) / 1000;
   result.bytes_note = "checkpoint + metadata + pending-write bytes appended per turn (every checkpoint is kept)";
@@ -154,7 +175,7 @@ try {
     const samples = [];
     let entries = 0;
     for (let i = 0; i <= recoverySamples; i++) {
-      const fresh = SqliteSaver.fromConnString(file);
+      const fresh = openSaver();
       const g = createReactAgent({ llm, tools: [echo], checkpointer: fresh });
       const t0 = performance.now();
       const state = await g.getState({ configurable: { thread_id: thread } });

@@ -46,8 +46,12 @@ internal sealed class FakeHost : ITurnHost
     public IReadOnlyList<int> Barriers { get { lock (_gate) return _barriers.ToArray(); } }
     private readonly List<int> _barriers = [];
 
+    /// <summary>Set to make every durability barrier fail.</summary>
+    public Exception? BarrierFailure { get; set; }
+
     public Task DurableAsync(CancellationToken ct)
     {
+        if (BarrierFailure is { } f) throw f;
         lock (_gate) _barriers.Add(_commits.Count);
         return Task.CompletedTask;
     }

@@ -141,6 +141,53 @@ public sealed class TurnEngineTests
         }, host.Events.Where(e => e is ToolCallStartEvent or ToolCallArgsDeltaEvent or ToolCallDoneEvent or ToolResultEvent));
     }
 
+    // ------------------------------------------------------------------ durability before side effects
+
+    [Fact]
+    public async Task A_tool_with_side_effects_runs_only_after_a_durability_barrier_covering_its_call()
+    {
+        var host = new FakeHost();
+        var barriersWhenRun = -1;
+        var tool = new FakeTool("write", (_, _, _) =>
+        {
+            barriersWhenRun = host.Barriers.Count;
+            return Task.FromResult(new ToolOutput("ok"));
+        });
+        var model = Script(R(new ScriptToolCall("c1", "write", "{}")), R(Text("done")));
+
+        await NewEngine(model, host, new EngineState(), tools: tool).RunAsync(User("go"), Ct);
+
+        Assert.Equal(1, barriersWhenRun);
+        Assert.Equal(1, Assert.Single(host.Barriers)); // reached once the call (the one commit so far) was handed over
+    }
+
+    [Fact]
+    public async Task A_read_only_tool_runs_without_a_durability_barrier()
+    {
+        var host = new FakeHost();
+        var tool = new FakeTool("read") { ReadOnly = true };
+        var model = Script(R(new ScriptToolCall("c1", "read", "{}")), R(Text("done")));
+
+        var outcome = await NewEngine(model, host, new EngineState(), tools: tool).RunAsync(User("go"), Ct);
+
+        Assert.Equal(EngineResult.Finished, outcome.Result);
+        Assert.Single(tool.Calls);
+        Assert.Empty(host.Barriers);
+    }
+
+    [Fact]
+    public async Task A_failed_durability_barrier_fails_the_run_with_HistoryAppend_and_no_tool_runs()
+    {
+        var host = new FakeHost { BarrierFailure = new InvalidOperationException("journal down") };
+        var tool = new FakeTool("write");
+        var model = Script(R(new ScriptToolCall("c1", "write", "{}")), R(Text("done")));
+
+        var outcome = await NewEngine(model, host, new EngineState(), tools: tool).RunAsync(User("go"), Ct);
+
+        Assert.Equal(EngineErrorKind.HistoryAppend, outcome.Error?.Kind);
+        Assert.Empty(tool.Calls);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("null")]
