@@ -47,7 +47,7 @@ const sh = (c) => { try { return execSync(c, { encoding: "utf8" }).trim(); } cat
 const osName = sh(". /etc/os-release && echo $PRETTY_NAME");
 console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${osName}, kernel ${os.release()}`);
 console.log(`runtimes: ${all.map((r) => `${r.runtime}: ${r.version}`).join("; ")}`);
-console.log(`JIT warm-up before the figures (same plan in every part: fresh agents of 50 turns): ${all.map((r) => `${r.runtime} ${i(r.warm_up_turns)} turns`).join(", ")}`);
+console.log(`JIT warm-up before the figures (same plan in every part: fresh agents of 50 turns, 200 ms idle after each, ≤ 30 s): ${all.map((r) => `${r.runtime} ${i(r.warm_up_turns)} turns`).join(", ")}`);
 console.log("");
 console.log(rows.join("\n"));
 console.log("");

@@ -45,13 +45,15 @@ try
         ["durability"] = $"ChatClientAgent session serialized after each turn, upserted as one row into SQLite (WAL, synchronous={sync})",
     };
 
-    // JIT warm-up, the same plan in every part: fresh sessions of 50 turns until --warm-up turns or 20 s.
+    // JIT warm-up, the same plan in every part: fresh sessions of 50 turns, 200 ms idle after each (tiered
+    // compilation defers tier-1 work while new code keeps being jitted), until --warm-up turns or 30 s.
     var warmClock = Stopwatch.StartNew();
     var warmDone = 0;
-    while (warmDone < warmUpTurns && warmClock.Elapsed < TimeSpan.FromSeconds(20))
+    while (warmDone < warmUpTurns && warmClock.Elapsed < TimeSpan.FromSeconds(30))
     {
         var warm = await agent.CreateSessionAsync();
         for (var i = 0; i < 50 && warmDone < warmUpTurns; i++, warmDone++) await TurnAsync("warm-up-" + warmDone / 50, warm, "warm-up " + i);
+        await Task.Delay(200);
     }
     result["warm_up_turns"] = warmDone;
 

@@ -40,8 +40,9 @@ public sealed class BenchNode : IAsyncDisposable
         Func<IModelClient>? model = null, string manifest = Manifest)
     {
         var runtime = new WorkerRuntime((_, _) => model?.Invoke() ?? new PingPongModel(), _ => [new EchoTool()], snapshotEvery);
-        var host = Host.CreateDefaultBuilder()
-            .ConfigureLogging(l => l.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning))
+        // No default configuration sources (as `yoi serve`): their file watchers would wake on every journal write.
+        var host = new HostBuilder()
+            .ConfigureLogging(l => l.AddConsole().SetMinimumLevel(LogLevel.Warning))
             .ConfigureServices(s => s.AddAkka(YoiNodeOptions.ActorSystemName, (b, _) =>
                 b.AddYoiNode(new YoiNodeOptions { Home = home, SnapshotEvery = snapshotEvery, Journal = journal, JournalSync = Sync, ExtraHocon = Environment.GetEnvironmentVariable("YOI_BENCH_HOCON") }, runtime)))
             .Build();
@@ -90,7 +91,7 @@ public sealed class BenchClient
         _region = region;
         _worker = worker;
         _manifest = manifest;
-        _self = system.ActorOf(Props.Create(() => new Inbox(_inbox.Writer)));
+        _self = system.ActorOf(Props.Create(typeof(Inbox), _inbox.Writer));
     }
 
     public async Task<SnapshotEvent> AttachAsync(bool create = true)

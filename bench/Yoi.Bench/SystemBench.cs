@@ -11,14 +11,7 @@ public static class SystemBench
     public static async Task RunLatencyAsync(string home, int runs, int snapshotEvery = 500, int warmUpRuns = 0)
     {
         await using var node = await BenchNode.StartAsync(home, snapshotEvery);
-        if (warmUpRuns > 0)
-        {
-            // JIT warm-up on another Worker: tiered compilation needs thousands of calls before the hot path is
-            // fully optimised, and a node in service has long passed that point.
-            var warm = node.Client("warm-up");
-            await warm.AttachAsync();
-            for (var i = 0; i < warmUpRuns; i++) await warm.RunAsync("warm-up " + i);
-        }
+        if (warmUpRuns > 0) await SideBySide.WarmUpAsync(node, warmUpRuns);
         var client = node.Client("latency");
         await client.AttachAsync();
         for (var i = 0; i < 20; i++) await client.RunAsync("warm-up " + i);

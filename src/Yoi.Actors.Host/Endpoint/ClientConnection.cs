@@ -128,7 +128,7 @@ public sealed class ClientConnection
             var helloDone = !RequireHello;
             var attached = false;
             HostInspector? inspector = null;
-            actor = system.ActorOf(Props.Create(() => new ConnectionActor(this, region)), "conn-" + Id);
+            actor = system.ActorOf(Props.Create(typeof(ConnectionActor), this, region), "conn-" + Id);
 
             while (!_closed.IsCancellationRequested)
             {

@@ -9,5 +9,5 @@ public sealed class ProbeActor : ReceiveActor
 {
     public ProbeActor(ChannelWriter<object> inbox) => ReceiveAny(m => inbox.TryWrite(m));
 
-    public static Props Props(ChannelWriter<object> inbox) => Akka.Actor.Props.Create(() => new ProbeActor(inbox));
+    public static Props Props(ChannelWriter<object> inbox) => Akka.Actor.Props.Create(typeof(ProbeActor), inbox); // not the expression form: it compiles a lambda per call
 }

@@ -8,16 +8,18 @@ public interface ITurnHost
 {
     /// <summary>History append for items the engine produces (assistant items, tool results): the owner takes the
     /// item into its journal in order and the item joins history. It need not be durable yet: the owner makes it
-    /// durable by the next <see cref="DurableAsync"/>, before any later entry of its own, and before the run's end
-    /// is reported. A throw fails the run with <c>HistoryAppend</c> and the item is not added to history.</summary>
+    /// durable by the next <see cref="DurableAsync"/> or <see cref="DrainPendingAsync"/> (before each LLM call),
+    /// before any later entry of its own, and before the run's end is reported. A throw fails the run with
+    /// <c>HistoryAppend</c> and the item is not added to history.</summary>
     Task CommitAsync(HistoryItem item, CancellationToken ct);
 
     /// <summary>Durability barrier: completes once every item committed so far is durable. The engine awaits it
     /// before running a tool with side effects, so a tool never acts on a call the journal could lose.</summary>
     Task DurableAsync(CancellationToken ct);
 
-    /// <summary>Before each LLM call (after <c>turn_start</c>): the owner drains its notify buffer, commits
-    /// each entry as a system item and returns the system messages to append to history, in order.</summary>
+    /// <summary>Before each LLM call (after <c>turn_start</c>): everything committed so far becomes durable; the owner
+    /// drains its notify buffer, commits each entry as a system item and returns the system messages to append
+    /// to history, in order.</summary>
     Task<IReadOnlyList<HistoryItem>> DrainPendingAsync(CancellationToken ct);
 
     /// <summary>Engine callbacks republished as protocol events, in order, from the engine's task.</summary>

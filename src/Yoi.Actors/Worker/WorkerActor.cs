@@ -12,8 +12,10 @@ namespace Yoi.Actors.Worker;
 /// <summary>One Worker: a persistent, sharded actor whose journal is the session log. Become-states
 /// Idle / Running / Paused implement the method × state table of reference-protocol §5.1; the turn engine
 /// runs in a piped task and talks back through <see cref="WorkerTurnHost"/> messages.</summary>
-public sealed partial class WorkerActor : ReceivePersistentActor
+public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
 {
+    public ITimerScheduler Timers { get; set; } = null!;
+
     public const int AlertCapacity = 512;
     private const string AlreadyRunning = "Worker is already executing a turn";
     private const string AlreadyRunningControl = "Worker is already executing a turn; rewind/compact can only run while idle or paused";
@@ -56,7 +58,9 @@ public sealed partial class WorkerActor : ReceivePersistentActor
 
     public override string PersistenceId => "worker|" + _name;
 
-    public static Props Props(string name, WorkerRuntime runtime) => Akka.Actor.Props.Create(() => new WorkerActor(name, runtime));
+    /// <remarks>Props by type and arguments: the expression form compiles a lambda per call (one DynamicMethod per
+    /// Worker spawned).</remarks>
+    public static Props Props(string name, WorkerRuntime runtime) => Akka.Actor.Props.Create(typeof(WorkerActor), name, runtime);
 
     private void OnRecovered()
     {
@@ -432,9 +436,10 @@ public sealed partial class WorkerActor : ReceivePersistentActor
             failure: e => new EngineFinished(run.Id, new EngineOutcome(null, new EngineError(EngineErrorKind.Aborted, "engine failed: " + e.Message), [])));
     }
 
-    /// <summary>An engine item joins the run's unwritten group; the group is written at the next durability point
-    /// (a barrier before a tool with side effects, a drain, the run's end) or by the flush timer, whichever is first.
-    /// An item from a run that has ended is dropped: that engine was cancelled.</summary>
+    /// <summary>An engine item joins the run's unwritten group; the group is written at the next durability point —
+    /// before the next LLM call, before a tool with side effects runs, at the run's end — or by the flush timer
+    /// (a long read-only tool), whichever is first. An item from a run that has ended is dropped: that engine was
+    /// cancelled.</summary>
     private void OnCommitItem(CommitItem c)
     {
         if (c.RunId != _run?.Id) return;
@@ -442,11 +447,11 @@ public sealed partial class WorkerActor : ReceivePersistentActor
         _run.Unwritten.Add(c.Entry);
         if (_run.FlushScheduled) return;
         _run.FlushScheduled = true;
-        Context.System.Scheduler.ScheduleTellOnce(GroupCommitWindow, Self, new FlushUnwritten(c.RunId), Self);
+        Timers.StartSingleTimer(nameof(FlushUnwritten), new FlushUnwritten(c.RunId), GroupCommitWindow);
     }
 
-    /// <summary>How long an engine item may wait for its group to be written when no durability point comes first:
-    /// the window in which a crash of the process can lose it (the reference writes each entry at once).</summary>
+    /// <summary>How long an engine item may wait for its group to be written when no durability point comes first
+    /// (only a read-only tool runs between an item and the next LLM call).</summary>
     private static readonly TimeSpan GroupCommitWindow = TimeSpan.FromMilliseconds(5);
 
     private void OnFlushUnwritten(FlushUnwritten f)
@@ -468,13 +473,25 @@ public sealed partial class WorkerActor : ReceivePersistentActor
         DeferAsync(0, _ => b.Done.TrySetResult());
     }
 
-    /// <summary>Drains the notify buffer before an LLM call: each entry is committed as its own system item
-    /// before the engine sees it, so the model only ever sees persisted input.</summary>
+    /// <summary>Before each LLM call: a durability point (the run's unwritten group is written and the engine waits for
+    /// it, so the model only ever sees persisted history, as in the reference), then the notify buffer is drained:
+    /// each entry committed as its own system item before the engine sees it.</summary>
     private void OnDrainPending(DrainPending d)
     {
-        if (d.RunId != _run?.Id || _state.NotifyBuffer.Count == 0)
+        if (d.RunId != _run?.Id)
         {
             d.Done.TrySetResult([]);
+            return;
+        }
+        if (_state.NotifyBuffer.Count == 0)
+        {
+            if (_run.Unwritten.Count == 0)
+            {
+                d.Done.TrySetResult([]);
+                return;
+            }
+            WriteUnwritten();
+            DeferAsync(0, _ => d.Done.TrySetResult([]));
             return;
         }
         var drained = _state.NotifyBuffer.ToList();

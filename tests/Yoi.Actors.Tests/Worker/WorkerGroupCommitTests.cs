@@ -37,20 +37,35 @@ public sealed class WorkerGroupCommitTests(WorkerNodeFixture node)
     }
 
     [Fact]
-    public async Task Engine_items_reach_the_journal_while_the_run_goes_on()
+    public async Task Every_LLM_call_starts_on_a_durable_history()
     {
-        // The tool result is followed by a model call that hangs: no durability point comes, the flush timer writes it.
         var model = new GatedModel(Script(Resp(new ScriptToolCall("call-echo", "echo", "{}")), Resp(new ScriptText("later")))).Hold(1);
-        var (client, _) = await node.StartAsync("gc-window", model, [new EchoTool()]);
+        var (client, _) = await node.StartAsync("gc-llm", model, [new EchoTool { ReadOnly = true }]);
         await using var _c = client;
         client.Run("go");
         await model.Reached(1);
-        var deadline = DateTime.UtcNow + WorkerClient.Timeout;
-        while (!node.Journal("gc-window").Any(r => r.Json.Contains("\"kind\":\"tool_result\"")) && DateTime.UtcNow < deadline)
-            await Task.Delay(20);
-        Assert.Contains(node.Journal("gc-window"), r => r.Json.Contains("\"kind\":\"tool_result\""));
-        Assert.DoesNotContain(node.Journal("gc-window"), r => r.Json.Contains("\"kind\":\"run_completed\""));
+        var rows = node.Journal("gc-llm");
+        Assert.Contains(rows, r => r.Json.Contains("\"kind\":\"assistant_item\"") && r.Json.Contains("\"call_id\":\"call-echo\""));
+        Assert.Contains(rows, r => r.Json.Contains("\"kind\":\"tool_result\""));
         model.Release(1);
+        await client.UntilStatusAsync(WorkerStatus.Idle);
+    }
+
+    [Fact]
+    public async Task A_call_of_a_long_read_only_tool_is_written_within_the_group_commit_window()
+    {
+        // No durability point comes while the read-only tool runs: the flush timer writes its call.
+        var tool = new GateTool("look") { ReadOnly = true };
+        var model = Script(Resp(new ScriptToolCall("call-look", "look", "{}")), Resp(new ScriptText("done")));
+        var (client, _) = await node.StartAsync("gc-window", model, [tool]);
+        await using var _c = client;
+        client.Run("go");
+        await tool.Started;
+        bool Written() => node.Journal("gc-window").Any(r => r.Json.Contains("\"call_id\":\"call-look\""));
+        var deadline = DateTime.UtcNow + WorkerClient.Timeout;
+        while (!Written() && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.True(Written(), "the call of a running read-only tool never reached the journal");
+        tool.Release();
         await client.UntilStatusAsync(WorkerStatus.Idle);
     }
 

@@ -40,8 +40,8 @@ public sealed class WorkerNodeFixture : IAsyncLifetime
             manifest => Tools.TryGetValue(Path.GetFileName(manifest.BaseDir), out var t) ? t : [],
             SnapshotEvery: 25,
             Retry: new RetryPolicy(TimeSpan.Zero, TimeSpan.Zero, 4, TimeSpan.FromSeconds(40)));
-        return Host.CreateDefaultBuilder()
-            .ConfigureLogging(l => { if (Environment.GetEnvironmentVariable("YOI_TEST_LOG") is null) l.ClearProviders(); })
+        return new HostBuilder() // no default configuration sources: their file watchers would wake on every journal write
+            .ConfigureLogging(l => { if (Environment.GetEnvironmentVariable("YOI_TEST_LOG") is not null) l.AddConsole(); })
             .ConfigureServices(s => s.AddAkka(YoiNodeOptions.ActorSystemName, (b, _) =>
                 b.AddYoiNode(new YoiNodeOptions { Home = Home, SerializeMessages = true, SnapshotEvery = 25 }, runtime)))
             .Build();

@@ -173,6 +173,7 @@ public abstract class FakeTool(string name) : ITool
     private int _calls;
 
     public string Name => name;
+    public bool ReadOnly { get; init; }
     public string Description => "test tool " + name;
     public JsonElement InputSchema => Schema;
     public int Calls => _calls;
