@@ -54,11 +54,13 @@ try
 {
     Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}");
     if (only == "journal") await JournalProbe.RunAsync(Path.Combine(root, "journal"), int.Parse(args.SkipWhile(a => a != "--writes").Skip(1).FirstOrDefault() ?? "2000"));
-    var warmUp = int.Parse(args.SkipWhile(a => a != "--warm-up").Skip(1).FirstOrDefault() ?? "0");
+    // JIT warm-up turns before the latency figure (SideBySide.WarmUpAsync; 0 measures a cold node).
+    var warmUp = int.Parse(args.SkipWhile(a => a != "--warm-up").Skip(1).FirstOrDefault() ?? (quick ? "1000" : "3000"));
     if (Runs("latency")) await SystemBench.RunLatencyAsync(Path.Combine(root, "latency"), runs: quick ? 100 : 500, warmUpRuns: warmUp);
     if (Runs("latency-no-snapshots")) await SystemBench.RunLatencyAsync(Path.Combine(root, "latency-ns"), runs: quick ? 100 : 500, snapshotEvery: int.MaxValue);
     if (Runs("throughput")) await SystemBench.RunThroughputAsync(Path.Combine(root, "throughput"), workers: 200, runsPerWorker: quick ? 3 : 10);
-    if (Runs("recovery")) await SystemBench.RunRecoveryAsync(Path.Combine(root, "recovery"), entries: quick ? 2_000 : 10_000);
+    if (Runs("recovery")) await SystemBench.RunRecoveryAsync(Path.Combine(root, "recovery"), entries: quick ? 2_000 : 10_000,
+        samplesPerCase: int.Parse(args.SkipWhile(a => a != "--recovery-samples").Skip(1).FirstOrDefault() ?? "5"));
     if (postgres is not null)
         await SystemBench.RunThroughputAsync(Path.Combine(root, "pg"), workers: 1000, runsPerWorker: quick ? 2 : 5, postgres);
 }

@@ -131,12 +131,12 @@ public sealed record JournalConfig(string Provider, string ConnectionString, str
         }
     }
 
-    /// <summary>SQLite's synchronous level is per connection, so every connection the SQL plugins open sets it
-    /// (a linq2db connection interceptor handed to the plugins through their DataOptions); null for PostgreSQL.</summary>
+    /// <summary>SQLite's synchronous level and busy timeout are per connection, so every connection the SQL plugins open
+    /// sets them (<see cref="SqlitePragmaInterceptor"/>, handed to the plugins through their DataOptions); null for PostgreSQL.</summary>
     public MultiDataOptionsSetup? DataOptionsSetup()
     {
         if (SqliteFile is null) return null;
-        var pragma = new SqliteSynchronousInterceptor(Sync);
+        var pragma = new SqlitePragmaInterceptor(Sync);
         var setup = new MultiDataOptionsSetup();
         setup.AddDataOptions(JournalPluginId, new DataOptions().UseConnectionString(Provider, ConnectionString).UseInterceptor(pragma));
         setup.AddDataOptions(QueryPluginId, new DataOptions().UseConnectionString(Provider, ConnectionString).UseInterceptor(pragma));

@@ -10,7 +10,8 @@ using JournalConfig = Yoi.Actors.Hosting.JournalConfig;
 
 namespace Yoi.Actors.Tests.Hosting;
 
-/// <summary>The SQLite journal's synchronous level (`--journal-sync`): set on every connection the SQL plugins open.</summary>
+/// <summary>The SQLite journal's per-connection pragmas — synchronous level (`--journal-sync`) and busy timeout — set on
+/// every connection the SQL plugins open.</summary>
 [Collection(WorkerNodeCollection.Name)]
 public sealed class JournalSyncTests(WorkerNodeFixture node)
 {
@@ -20,7 +21,7 @@ public sealed class JournalSyncTests(WorkerNodeFixture node)
     [Theory]
     [InlineData(SqliteSync.Normal, 1)]
     [InlineData(SqliteSync.Full, 2)]
-    public void Journal_and_snapshot_connections_get_the_configured_synchronous_level(SqliteSync sync, long pragmaValue)
+    public void Journal_and_snapshot_connections_get_the_configured_synchronous_level_and_a_busy_timeout(SqliteSync sync, long pragmaValue)
     {
         var dir = Path.Combine(Path.GetTempPath(), "yoi-sync-" + Guid.NewGuid().ToString("N")[..8]);
         try
@@ -34,6 +35,7 @@ public sealed class JournalSyncTests(WorkerNodeFixture node)
                 Assert.True(setup.TryGetDataOptionsFor(plugin, out var options), plugin);
                 using var db = new DataConnection(options);
                 Assert.Equal(pragmaValue, db.Execute<long>("PRAGMA synchronous;"));
+                Assert.Equal(SqlitePragmaInterceptor.BusyTimeoutMs, db.Execute<long>("PRAGMA busy_timeout;"));
             }
         }
         finally
@@ -53,7 +55,7 @@ public sealed class JournalSyncTests(WorkerNodeFixture node)
         var setup = node.System.Settings.Setup.Get<MultiDataOptionsSetup>();
         Assert.True(setup.HasValue);
         Assert.True(setup.Value.TryGetDataOptionsFor("akka.persistence.journal.sql", out var options));
-        var interceptor = Assert.Single(options.DataContextOptions.Interceptors!.OfType<SqliteSynchronousInterceptor>());
+        var interceptor = Assert.Single(options.DataContextOptions.Interceptors!.OfType<SqlitePragmaInterceptor>());
         Assert.Equal(SqliteSync.Normal, interceptor.Sync);
 
         node.Models["journal-sync-1"] = new ScriptedModelClient([new ScriptedResponse(new ScriptText("ok"))]);
