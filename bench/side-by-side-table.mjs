@@ -21,6 +21,8 @@ for (const w of yoi.bytes_per_turn.filter((w) => w.median_ms !== undefined))
   row(`per-turn median at history ≈ ${w.history_turns} turns (ms)`, (r) => f(r.bytes_per_turn.find((x) => x.history_turns === w.history_turns)?.median_ms));
 for (const t of yoi.throughput)
   row(`throughput, ${t.agents} concurrent agent${t.agents > 1 ? "s" : ""} × ${t.turns_per_agent} turns (turns/s)`, (r) => i(tp(r, t.agents)?.turns_per_s));
+for (const t of yoi.throughput)
+  row(`CPU per turn at ${t.agents} concurrent agent${t.agents > 1 ? "s" : ""} (ms, whole process)`, (r) => f(tp(r, t.agents)?.cpu_ms_per_turn));
 row(`recovery of a ${i(yoi.recovery.entries)}-entry Yoi session = ${yoi.recovery.turns} turns (ms, median)`, (r) => `${f(r.recovery.median_ms)} (${i(r.recovery.entries)} ${r.recovery.entry_unit})`);
 row(`resident memory per idle agent (RSS delta, ${yoi.memory.agents} agents)`, (r) => kb(r.memory.rss_bytes_per_agent));
 row("managed/JS heap per idle agent", (r) => kb(r.memory.heap_bytes_per_agent));

@@ -79,13 +79,19 @@ try
         var sessions = new AgentSession[agents];
         for (var i = 0; i < agents; i++) sessions[i] = await agent.CreateSessionAsync();
         await Task.WhenAll(sessions.Select((s, i) => Task.Run(() => TurnAsync($"tp{agents}-{i}", s, "warm-up"))));
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         await Task.WhenAll(sessions.Select((s, i) => Task.Run(async () =>
         {
             for (var t = 0; t < turns; t++) await TurnAsync($"tp{agents}-{i}", s, "turn " + t);
         })));
         var secs = sw.Elapsed.TotalSeconds;
-        throughput.Add(new JsonObject { ["agents"] = agents, ["turns_per_agent"] = turns, ["seconds"] = secs, ["turns_per_s"] = agents * turns / secs });
+        var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
+        throughput.Add(new JsonObject
+        {
+            ["agents"] = agents, ["turns_per_agent"] = turns, ["seconds"] = secs, ["turns_per_s"] = agents * turns / secs,
+            ["cpu_ms_per_turn"] = cpuMs / (agents * turns),
+        });
         keep.Add(sessions);
         if (largest)
         {

@@ -63,13 +63,19 @@ public static class SideBySide
                 var clients = Enumerable.Range(0, agents).Select(i => node.Client($"tp{agents}-{i}")).ToList();
                 await Task.WhenAll(clients.Select(c => c.AttachAsync()));
                 await Task.WhenAll(clients.Select(c => c.RunAsync("warm-up")));
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var sw = Stopwatch.StartNew();
                 await Task.WhenAll(clients.Select(async c =>
                 {
                     for (var i = 0; i < turns; i++) await c.RunAsync("turn " + i);
                 }));
                 var s = sw.Elapsed.TotalSeconds;
-                throughput.Add(new JsonObject { ["agents"] = agents, ["turns_per_agent"] = turns, ["seconds"] = s, ["turns_per_s"] = agents * turns / s });
+                var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
+                throughput.Add(new JsonObject
+                {
+                    ["agents"] = agents, ["turns_per_agent"] = turns, ["seconds"] = s, ["turns_per_s"] = agents * turns / s,
+                    ["cpu_ms_per_turn"] = cpuMs / (agents * turns),
+                });
                 if (before != default)
                 {
                     await Task.Delay(500);

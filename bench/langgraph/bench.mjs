@@ -127,10 +127,13 @@ try {
     const before = agents === largest ? memory() : null;
     const ids = Array.from({ length: agents }, (_, i) => `tp${agents}-${i}`);
     await Promise.all(ids.map((id) => turn(id, "warm-up")));
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(ids.map(async (id) => { for (let t = 0; t < turns; t++) await turn(id, "turn " + t); }));
     const seconds = (performance.now() - t0) / 1000;
-    result.throughput.push({ agents, turns_per_agent: turns, seconds, turns_per_s: (agents * turns) / seconds });
+    const cpu = process.cpuUsage(cpu0);
+    result.throughput.push({ agents, turns_per_agent: turns, seconds, turns_per_s: (agents * turns) / seconds,
+      cpu_ms_per_turn: (cpu.user + cpu.system) / 1000 / (agents * turns) });
     if (before) {
       await new Promise((r) => setTimeout(r, 500));
       const after = memory();
