@@ -41,7 +41,6 @@ public static class YoiHosting
         journal.Prepare();
 
         if (journal.DataOptionsSetup() is { } dataOptions) builder.AddSetup(dataOptions);
-        if (options.ExtraHocon is { } extra) builder.AddHocon(extra, HoconAddMode.Prepend);
         builder
             .AddHocon(journal.Hocon + NoRebalance + journal.LeaseHocon + (options.SerializeMessages ? "\nakka.actor.serialize-messages = on\n" + LocalOnlySerializer.Hocon : ""), HoconAddMode.Prepend)
             .WithRemoting(new RemoteOptions { HostName = options.Hostname, Port = options.Port })
@@ -74,6 +73,9 @@ public static class YoiHosting
                 var cluster = Cluster.Get(system);
                 cluster.Join(cluster.SelfAddress);
             });
+        // Deploy-time HOCON (`--hocon`, hocon/*.hocon) goes in front of everything above: a setting the operator
+        // wrote wins over what the code composes (journal plugin, sharding, remoting, lease...).
+        if (options.ExtraHocon is { } extra) builder.AddHocon(extra, HoconAddMode.Prepend);
         return builder;
     }
 }

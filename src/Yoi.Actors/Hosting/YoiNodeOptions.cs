@@ -26,7 +26,8 @@ public sealed record YoiNodeOptions
     /// <summary>Take snapshots every N journal events (bounds recovery time).</summary>
     public int SnapshotEvery { get; init; } = 500;
 
-    /// <summary>Extra HOCON (deploy-time files from `hocon/`), prepended so it wins over defaults.</summary>
+    /// <summary>Extra HOCON (deploy-time files from `hocon/`), prepended last so it wins over defaults and over
+    /// everything <c>AddYoiNode</c> composes.</summary>
     public string? ExtraHocon { get; init; }
 
     /// <summary>Tests turn this on: every message is serialized as if it crossed the network.</summary>
