@@ -124,6 +124,12 @@ public sealed partial class WorkerActor
             }
             RunCompaction(run.Token, error =>
             {
+                if (error is { Kind: CompactionErrorKind.Cancelled } && run.PauseRequested)
+                {
+                    // Paused while compacting: the turn stays resumable; a resume yields and compacts again.
+                    Commit(new RunPaused(Now()), () => EndRun(run, new RunEndEvent(RunResult.Paused), null, WorkerStatus.Paused, null));
+                    return;
+                }
                 if (error is not null)
                 {
                     var text = error.Kind == CompactionErrorKind.Cancelled ? "Cancelled" : "Compact failed: " + error.Message;

@@ -139,6 +139,36 @@ public sealed class CompactionWorkerTests(WorkerNodeFixture node)
     }
 
     [Fact]
+    public async Task A_pause_during_a_mid_run_compaction_pauses_the_turn_and_resume_compacts_and_finishes_it()
+    {
+        const string name = "cp-midrun-pause";
+        // Call 1 (the summariser's first request) hangs until the pause cancels it.
+        var model = new GatedModel(Script(Text("first answer", input: 1_000), Summary("S."), Summary("S."), Text("ok"), Text("second answer"))).Hold(1);
+        var (client, _) = await node.StartAsync(name, model, manifestExtra: "[compaction]\nrequest_threshold = 100\nretained_tokens = 1");
+        await using var _c = client;
+        await RunToIdleAsync(client, "one");
+
+        client.Run("two");
+        await model.Reached(1);
+        var mark = client.Mark();
+        client.Send(new PauseMethod());
+        await client.UntilStatusAsync(WorkerStatus.Paused);
+        var paused = client.Since(mark);
+        Assert.Contains(new RunEndEvent(RunResult.Paused), paused);
+        Assert.DoesNotContain(paused, e => e is ErrorEvent);
+
+        mark = client.Mark();
+        client.Send(new ResumeMethod());
+        await client.UntilStatusAsync(WorkerStatus.Idle);
+        var resumed = client.Since(mark);
+        AssertOrderedSubsequence(resumed, new CompactStartEvent(), resumed.OfType<CompactDoneEvent>().Single(),
+            new RunEndEvent(RunResult.Finished), new StatusEvent(WorkerStatus.Idle));
+        Assert.DoesNotContain(resumed, e => e is ErrorEvent);
+        var answer = (await node.FreshSnapshotAsync(name)).Entries.OfType<AssistantItemEntry>().Last();
+        AssertItem(MessageItem.Text(Role.Assistant, "second answer"), answer.Item); // the same turn, finished in the new segment
+    }
+
+    [Fact]
     public async Task A_yield_right_after_a_compaction_is_a_compaction_thrash_error_not_a_loop()
     {
         const string name = "cp-thrash";
