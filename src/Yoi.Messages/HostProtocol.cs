@@ -72,10 +72,14 @@ public sealed record ClusterWorkerInfo(
 public sealed record WorkersEvent(IReadOnlyList<ClusterWorkerInfo> Workers, IReadOnlyList<string> Failed) : Event;
 
 /// <summary>A Worker's inspection. `manifest` is the resolved manifest journaled at creation (it never holds
-/// secrets: keys are named by `api_key_env`).</summary>
+/// secrets: keys are named by `api_key_env`); `previous_segments`: the segments compaction left behind.</summary>
 public sealed record WorkerInspectionEvent(
     string Name, string Status, string Node, Guid SessionId, Guid SegmentId, int Entries, ulong TurnCount,
-    int NotifyPending, int Clients, IReadOnlyList<string> Children, IReadOnlyList<JsonElement> Loans, JsonElement Manifest) : Event;
+    int NotifyPending, int Clients, IReadOnlyList<string> Children, IReadOnlyList<JsonElement> Loans, JsonElement Manifest,
+    IReadOnlyList<PreviousSegmentInfo> PreviousSegments) : Event;
+
+/// <summary>A segment left by compaction, oldest first: its entries stay in the journal. `rotated_at`: ms since the epoch.</summary>
+public sealed record PreviousSegmentInfo(Guid SegmentId, int Entries, long RotatedAt);
 
 /// <summary>`action`: `restored` (it was passive and is live now) or `already_live`.</summary>
 public sealed record RestoreResultEvent(string Worker, string Action, string Status, string Node) : Event;

@@ -86,6 +86,34 @@ public sealed class InspectionCliTests(ServerFixture fixture) : IClassFixture<Se
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Inspect_lists_the_segments_a_compaction_left_behind()
+    {
+        const string worker = "insp-compacted";
+        // Run 1 reports 1,000 input tokens; run 2 is over request_threshold before its first LLM call, so it
+        // yields, the summariser writes the summary, and the turn resumes in a new segment.
+        var path = fixture.Dir.File($"{worker}.toml");
+        File.WriteAllText(path, Scripted.Manifest(fixture.Dir, worker,
+            """{"items":[{"text":["one"]},{"usage":{"input":1000,"output":3}}]}""",
+            Scripted.ToolCall("s1", "write_summary", """{"text":"Summary."}"""),
+            Scripted.Text("summarised"),
+            Scripted.Text("two")) + "\n[compaction]\nrequest_threshold = 100\nretained_tokens = 1\n");
+        await YoiOk("run", worker, "first", "--manifest", path);
+        await YoiOk("run", worker, "second");
+
+        var json = await YoiJson("inspect", worker);
+        var previous = json.GetProperty("previous_segments");
+        Assert.Equal(1, previous.GetArrayLength());
+        var old = previous[0];
+        Assert.NotEqual(json.GetProperty("segment_id").GetString(), old.GetProperty("segment_id").GetString());
+        Assert.True(old.GetProperty("entries").GetInt32() >= 4, json.ToString());
+        Assert.True(old.GetProperty("rotated_at").GetInt64() > 0);
+
+        var text = await YoiOk("inspect", worker);
+        Assert.Contains("previous segments", text.Stdout);
+        Assert.Contains(old.GetProperty("segment_id").GetString()!, text.Stdout);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Inspect_of_a_missing_worker_fails_clearly_and_creates_nothing()
     {
         var r = await Yoi("inspect", "insp-nobody");

@@ -70,6 +70,8 @@ public static class InspectionCommands
         Row("clients", w.Clients.ToString());
         Row("children", w.Children.Count == 0 ? "[dim]none[/]" : Markup.Escape(string.Join(", ", w.Children)));
         Row("loans", w.Loans.Count == 0 ? "[dim]none[/]" : Markup.Escape(string.Join(", ", w.Loans.Select(l => l.GetRawText()))));
+        Row("previous segments", w.PreviousSegments.Count == 0 ? "[dim]none[/]" : string.Join("\n", w.PreviousSegments.Select(p =>
+            $"{p.SegmentId} ({p.Entries} entries, compacted {DateTimeOffset.FromUnixTimeMilliseconds(p.RotatedAt):yyyy-MM-dd HH:mm:ss} UTC)")));
         Output.Out.Write(grid);
         Output.Out.MarkupLine("[bold]manifest[/] [dim](resolved, no secrets)[/]");
         Console.Out.WriteLine(JsonSerializer.Serialize(w.Manifest, new JsonSerializerOptions

@@ -232,7 +232,8 @@ public sealed class HostInspector(ActorSystem system, IActorRef region)
         return new WorkerInspectionEvent(i.Name, Wire(i.Status), i.Node, i.SessionId, i.SegmentId, i.Entries, i.TurnCount,
             i.NotifyPending, i.Clients, i.Children,
             i.Loans.Select(l => { using var d = System.Text.Json.JsonDocument.Parse(l); return d.RootElement.Clone(); }).ToList(),
-            manifest.RootElement.Clone());
+            manifest.RootElement.Clone(),
+            (i.PreviousSegments ?? []).Select(p => new PreviousSegmentInfo(p.SegmentId, p.Entries, p.RotatedAt)).ToList());
     }
 
     private async Task<Event> RestoreAsync(string name, CancellationToken ct)
