@@ -23,9 +23,12 @@ public sealed record CompactionProduct(IReadOnlyList<HistoryItem> NewHistory, st
 
 /// <summary>One compaction (reference-engine §6.4): the summariser sub-run over the items before the cut — a fresh
 /// <see cref="TurnEngine"/> with its own tools (<c>write_summary</c>, <c>read_session_items</c>,
-/// <c>search_session_log</c>, <c>add_reference</c>) and the budget interceptor — then the new history:
-/// "[Compacted context summary]\n\n" + summary, the references note, the retained tail. Pure: no actor, no journal.</summary>
-public sealed class Summariser(IModelClient model, CompactionSection settings, RetryPolicy? retry = null)
+/// <c>search_session_log</c>, <c>add_reference</c>, and with a workspace <c>read_file</c> / <c>mark_read_required</c>)
+/// and the budget interceptor — then the new history: "[Compacted context summary]\n\n" + summary, the marked files
+/// re-read now, the references note, the retained tail. Pure: no actor, no journal.</summary>
+/// <param name="reader">The Worker's own Read tool (its scope and loans), when it has a workspace: the summariser then
+/// also gets <c>read_file</c> and <c>mark_read_required</c>, whose files are re-read into the new history.</param>
+public sealed class Summariser(IModelClient model, CompactionSection settings, RetryPolicy? retry = null, ITool? reader = null)
 {
     public const string SummaryPrefix = "[Compacted context summary]\n\n";
     public const string BudgetWarningPrefix = "[Compact worker budget warning]\n\n";
@@ -47,7 +50,7 @@ public sealed class Summariser(IModelClient model, CompactionSection settings, R
         var summarised = history.Take(cut).ToList();
         var retained = history.Skip(cut).ToList();
 
-        var tools = new SummariserTools(summarised);
+        var tools = new SummariserTools(summarised, reader);
         var state = new EngineState();
         var interceptor = new BudgetInterceptor(settings);
         var engine = new TurnEngine(model, tools.All, new EngineSettings(SystemPrompt, RequestConfig.Default, settings.WorkerMaxTurns,
@@ -68,6 +71,8 @@ public sealed class Summariser(IModelClient model, CompactionSection settings, R
         }
 
         var newHistory = new List<HistoryItem> { MessageItem.Text(Role.System, SummaryPrefix + tools.Summary) };
+        foreach (var marked in tools.ReadRequired)
+            newHistory.Add(MessageItem.Text(Role.System, await tools.RereadAsync(marked, ct).ConfigureAwait(false)));
         if (tools.References.Count > 0)
             newHistory.Add(MessageItem.Text(Role.System, "[Referenced files — read before compaction, contents not included]\n" +
                 string.Concat(tools.References.Select(r => "- " + r + "\n")) + "Use read_file to access current contents if needed."));
@@ -187,10 +192,14 @@ public sealed class SummariserTools
     public const string WriteSummary = "write_summary";
     private readonly IReadOnlyList<HistoryItem> _items;
 
-    public SummariserTools(IReadOnlyList<HistoryItem> items)
+    public const string ReadRequiredPrefix = "[File re-read after compaction: ";
+    private readonly ITool? _reader;
+
+    public SummariserTools(IReadOnlyList<HistoryItem> items, ITool? reader = null)
     {
         _items = items;
-        All =
+        _reader = reader;
+        List<ITool> all =
         [
             new Tool(WriteSummary, "Record the compaction summary (the last call wins).",
                 """{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}""", WriteAsync),
@@ -203,11 +212,47 @@ public sealed class SummariserTools
             new Tool("add_reference", "Name a file the agent should re-read after compaction (contents are not included).",
                 """{"type":"object","properties":{"file_path":{"type":"string"}},"required":["file_path"]}""", ReferenceAsync),
         ];
+        if (reader is not null)
+        {
+            // Only with a working directory (reference-engine §6.4): both go through the Worker's own Read tool.
+            all.Add(new Tool("read_file", "Read a workspace file (numbered lines; offset is a 0-based line, limit a line count).",
+                reader.InputSchema.GetRawText(), input => reader.ExecuteAsync(input, new ToolCallContext("summariser", "summariser", 0), CancellationToken.None)));
+            all.Add(new Tool("mark_read_required", "Mark a file the agent must see again after compaction: its current contents " +
+                "(optionally a line range) are re-read into the new context.", reader.InputSchema.GetRawText(), MarkAsync));
+        }
+        All = all;
     }
 
     public IReadOnlyList<ITool> All { get; }
     public string? Summary { get; private set; }
     public List<string> References { get; } = [];
+
+    /// <summary>The `mark_read_required` calls, in order (the same path again replaces the earlier range).</summary>
+    public List<JsonElement> ReadRequired { get; } = [];
+
+    private async Task<ToolOutput> MarkAsync(JsonElement input)
+    {
+        var path = Str(input, "file_path") ?? throw new ToolException(ToolErrorKind.InvalidArgument, "mark_read_required needs `file_path`");
+        await _reader!.ExecuteAsync(input, new ToolCallContext("summariser", "summariser", 0), CancellationToken.None); // fails like Read would
+        ReadRequired.RemoveAll(e => Str(e, "file_path") == path);
+        ReadRequired.Add(input.Clone());
+        return new ToolOutput("marked for re-reading after compaction: " + path);
+    }
+
+    /// <summary>A marked file's system message for the new history, read now (a file gone since is said so).</summary>
+    public async Task<string> RereadAsync(JsonElement marked, CancellationToken ct)
+    {
+        var path = Str(marked, "file_path")!;
+        try
+        {
+            var output = await _reader!.ExecuteAsync(marked, new ToolCallContext("summariser", "summariser", 0), ct).ConfigureAwait(false);
+            return $"{ReadRequiredPrefix}{path}]\n{output.Summary}\n{output.Content}";
+        }
+        catch (ToolException e)
+        {
+            return $"{ReadRequiredPrefix}{path}]\n(not readable now: {e.Display})";
+        }
+    }
 
     private Task<ToolOutput> WriteAsync(JsonElement input)
     {

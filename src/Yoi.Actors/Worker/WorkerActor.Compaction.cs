@@ -167,7 +167,7 @@ public sealed partial class WorkerActor
                     new EngineError(EngineErrorKind.Client, e.Message))));
                 return;
             }
-            var summariser = new Summariser(model, settings, _runtime.Retry);
+            var summariser = new Summariser(model, settings, _runtime.Retry, _tools.OfType<Yoi.Actors.Tools.ReadTool>().FirstOrDefault());
             var history = _state.History.ToList();
             var usage = _state.Usage.ToList();
             var cacheKey = _state.SegmentId.ToString();

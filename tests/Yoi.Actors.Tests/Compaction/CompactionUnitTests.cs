@@ -179,6 +179,75 @@ public sealed class CompactionUnitTests
         Assert.Contains("[Overview] 3 items to summarise.", ((MessageItem)first.Items[0]).PlainText);
     }
 
+    [Fact]
+    public async Task Files_marked_read_required_are_re_read_into_the_new_history_after_the_summary()
+    {
+        using var tree = new Yoi.Actors.Tests.Scope.TempTree();
+        var ws = tree.Dir("ws");
+        var file = tree.File("ws/src/parse.rs", "fn parse() {}\n");
+        var reader = new Yoi.Actors.Tools.ReadTool(new Yoi.Actors.Scope.Workspace(ws,
+            new Yoi.Actors.Scope.ScopeConfig([Yoi.Actors.Tests.Scope.ToolKit.Allow(ws, Permission.Read)], [])), new Yoi.Actors.Tools.FileTracker());
+        var model = new ScriptedModelClient([
+            new ScriptedResponse(new ScriptToolCall("s1", "read_file", """{"file_path":"src/parse.rs"}"""),
+                new ScriptToolCall("s2", "mark_read_required", """{"file_path":"src/parse.rs"}"""),
+                new ScriptToolCall("s3", SummariserTools.WriteSummary, """{"text":"Fixed the parser."}""")),
+            new ScriptedResponse(new ScriptText("done")),
+        ]);
+        // The file changes after it was marked (before the summariser's second request): the new history carries what
+        // it holds when the compaction ends, not what was read earlier.
+        var product = await new Summariser(new BeforeCall(model, 1, () => File.WriteAllText(file, "fn parse() { fixed }\n")), Settings,
+            reader: reader).RunAsync(Conversation(), [], "seg", Ct);
+
+        var request = model.Requests[0];
+        Assert.Contains(request.Tools, t => t.Name == "read_file");
+        Assert.Contains(request.Tools, t => t.Name == "mark_read_required");
+        var readResult = Assert.IsType<ToolResultItem>(model.Requests[1].Items.First(i => i is ToolResultItem { CallId: "s1" }));
+        Assert.Contains("fn parse() {}", readResult.ModelText);
+        Assert.Equal(Summariser.SummaryPrefix + "Fixed the parser.", ((MessageItem)product.NewHistory[0]).PlainText);
+        var reread = ((MessageItem)product.NewHistory[1]).PlainText;
+        Assert.StartsWith(SummariserTools.ReadRequiredPrefix + "src/parse.rs]\n", reread);
+        Assert.Contains("fn parse() { fixed }", reread);
+        AssertItem(A("Test added."), product.NewHistory[2]);
+    }
+
+    /// <summary>Runs an action just before the model's n-th request (0-based).</summary>
+    private sealed class BeforeCall(IModelClient inner, int call, Action action) : IModelClient
+    {
+        private int _calls;
+        public string Provider => inner.Provider;
+        public string Model => inner.Model;
+
+        public IAsyncEnumerable<StreamEvent> StreamAsync(ModelRequest request, CancellationToken ct)
+        {
+            if (Interlocked.Increment(ref _calls) - 1 == call) action();
+            return inner.StreamAsync(request, ct);
+        }
+    }
+
+    [Fact]
+    public async Task The_summariser_cannot_read_outside_the_workers_scope_and_has_no_file_tools_without_a_workspace()
+    {
+        using var tree = new Yoi.Actors.Tests.Scope.TempTree();
+        var ws = tree.Dir("ws");
+        tree.File("secret.txt", "key\n");
+        var reader = new Yoi.Actors.Tools.ReadTool(new Yoi.Actors.Scope.Workspace(ws,
+            new Yoi.Actors.Scope.ScopeConfig([Yoi.Actors.Tests.Scope.ToolKit.Allow(ws, Permission.Read)], [])), new Yoi.Actors.Tools.FileTracker());
+        var model = new ScriptedModelClient([
+            new ScriptedResponse(new ScriptToolCall("s1", "mark_read_required", """{"file_path":"../secret.txt"}"""),
+                new ScriptToolCall("s2", SummariserTools.WriteSummary, """{"text":"S."}""")),
+            new ScriptedResponse(new ScriptText("done")),
+        ]);
+        var product = await new Summariser(model, Settings, reader: reader).RunAsync(Conversation(), [], "seg", Ct);
+        var refused = Assert.IsType<ToolResultItem>(model.Requests[1].Items.First(i => i is ToolResultItem { CallId: "s1" }));
+        Assert.True(refused.IsError);
+        Assert.DoesNotContain(product.NewHistory, i => i is MessageItem m && m.PlainText.StartsWith(SummariserTools.ReadRequiredPrefix));
+
+        var bare = new ScriptedModelClient([new ScriptedResponse(new ScriptToolCall("s1", SummariserTools.WriteSummary, """{"text":"S."}""")),
+            new ScriptedResponse(new ScriptText("done"))]);
+        await new Summariser(bare, Settings).RunAsync(Conversation(), [], "seg", Ct);
+        Assert.DoesNotContain(bare.Requests[0].Tools, t => t.Name is "read_file" or "mark_read_required");
+    }
+
     // engine §9 #51 (sub-run)
     [Fact]
     public async Task A_summariser_that_never_calls_write_summary_is_nudged_once_then_fails_with_summary_missing()
