@@ -26,9 +26,12 @@ public sealed record CompactionProduct(IReadOnlyList<HistoryItem> NewHistory, st
 /// <c>search_session_log</c>, <c>add_reference</c>, and with a workspace <c>read_file</c> / <c>mark_read_required</c>)
 /// and the budget interceptor — then the new history: "[Compacted context summary]\n\n" + summary, the marked files
 /// re-read now, the references note, the retained tail. Pure: no actor, no journal.</summary>
-/// <param name="reader">The Worker's own Read tool (its scope and loans), when it has a workspace: the summariser then
-/// also gets <c>read_file</c> and <c>mark_read_required</c>, whose files are re-read into the new history.</param>
-public sealed class Summariser(IModelClient model, CompactionSection settings, RetryPolicy? retry = null, ITool? reader = null)
+/// <param name="reader">A Read tool over the Worker's workspace (its scope and loans), when it has one: the summariser
+/// then also gets <c>read_file</c> and <c>mark_read_required</c>, whose files are re-read into the new history.</param>
+/// <param name="recentFiles">The files the agent touched most recently (up to 5): listed in the input, and a summary
+/// that marks none of them gets one nudge to mark what the agent must see again.</param>
+public sealed class Summariser(IModelClient model, CompactionSection settings, RetryPolicy? retry = null, ITool? reader = null,
+    IReadOnlyList<string>? recentFiles = null)
 {
     public const string SummaryPrefix = "[Compacted context summary]\n\n";
     public const string BudgetWarningPrefix = "[Compact worker budget warning]\n\n";
@@ -41,6 +44,10 @@ public sealed class Summariser(IModelClient model, CompactionSection settings, R
 
     public const string NudgeText =
         "You have not called write_summary yet. Call write_summary now with the complete summary of the conversation.";
+
+    public const string MarkFilesNudge =
+        "No file is marked. If the agent must see any of the recently touched files again to continue, call " +
+        "mark_read_required for each; otherwise reply that none is needed.";
 
     public async Task<CompactionProduct> RunAsync(IReadOnlyList<HistoryItem> history, IReadOnlyList<LlmUsageEntry> usage, string cacheKey,
         CancellationToken ct)
@@ -60,6 +67,8 @@ public sealed class Summariser(IModelClient model, CompactionSection settings, R
         if (tools.Summary is null) await RunOnce(engine, MessageItem.Text(Role.User, NudgeText), ct).ConfigureAwait(false);
         if (tools.Summary is null)
             throw new CompactionException(CompactionErrorKind.SummaryMissing, "compact worker finished without calling write_summary");
+        if (reader is not null && tools.ReadRequired.Count == 0 && recentFiles is { Count: > 0 })
+            await RunOnce(engine, MessageItem.Text(Role.User, MarkFilesNudge), ct).ConfigureAwait(false);
         if (Tokens(tools.Summary) > settings.SummaryMaxTokens)
         {
             await RunOnce(engine, MessageItem.Text(Role.User,
@@ -103,6 +112,13 @@ public sealed class Summariser(IModelClient model, CompactionSection settings, R
         sb.Append($"Summarise the conversation below for the agent that will continue it. Target about {settings.SummaryTargetTokens} tokens ");
         sb.Append($"(hard maximum {settings.SummaryMaxTokens}). Use read_session_items / search_session_log for detail, add_reference for ");
         sb.Append("files the agent should re-read, and finish with write_summary.\n\n");
+        if (recentFiles is { Count: > 0 })
+        {
+            sb.Append("Recently touched files");
+            sb.Append(reader is null ? ":\n" : " (mark_read_required those the agent must see again):\n");
+            foreach (var f in recentFiles) sb.Append("- ").Append(f).Append('\n');
+            sb.Append('\n');
+        }
         sb.Append(Overview(items, 2_000));
         var overview = sb.ToString();
         if ((ulong)overview.Length / 4 > settings.OverviewDeadlineTokens)

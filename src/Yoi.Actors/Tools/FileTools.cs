@@ -10,6 +10,11 @@ public sealed class ReadTool(Workspace workspace, FileTracker tracker) : ITool
 {
     public bool ReadOnly => true;
 
+    public Workspace Workspace => workspace;
+
+    /// <summary>Shared with Write/Edit: read-before-write hashes and the recently touched files.</summary>
+    public FileTracker Tracker => tracker;
+
     public const int MaxBytes = 256 * 1024;
     public const int DefaultLimit = 2000;
 

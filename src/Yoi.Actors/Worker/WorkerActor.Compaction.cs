@@ -167,7 +167,12 @@ public sealed partial class WorkerActor
                     new EngineError(EngineErrorKind.Client, e.Message))));
                 return;
             }
-            var summariser = new Summariser(model, settings, _runtime.Retry, _tools.OfType<Yoi.Actors.Tools.ReadTool>().FirstOrDefault());
+            // The summariser reads through the Worker's scope but with its own tracker: its reads do not count as the
+            // agent's reads for read-before-write.
+            var read = _tools.OfType<Yoi.Actors.Tools.ReadTool>().FirstOrDefault();
+            var summariser = new Summariser(model, settings, _runtime.Retry,
+                read is null ? null : new Yoi.Actors.Tools.ReadTool(read.Workspace, new Yoi.Actors.Tools.FileTracker()),
+                read?.Tracker.RecentPaths.Take(5).ToList());
             var history = _state.History.ToList();
             var usage = _state.Usage.ToList();
             var cacheKey = _state.SegmentId.ToString();

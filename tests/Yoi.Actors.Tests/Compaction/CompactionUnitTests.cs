@@ -210,6 +210,30 @@ public sealed class CompactionUnitTests
         AssertItem(A("Test added."), product.NewHistory[2]);
     }
 
+    [Fact]
+    public async Task Recently_touched_files_are_listed_and_a_summary_that_marks_none_gets_one_nudge_to_mark_them()
+    {
+        using var tree = new Yoi.Actors.Tests.Scope.TempTree();
+        var ws = tree.Dir("ws");
+        tree.File("ws/notes.md", "todo: tests\n");
+        var reader = new Yoi.Actors.Tools.ReadTool(new Yoi.Actors.Scope.Workspace(ws,
+            new Yoi.Actors.Scope.ScopeConfig([Yoi.Actors.Tests.Scope.ToolKit.Allow(ws, Permission.Read)], [])), new Yoi.Actors.Tools.FileTracker());
+        var model = new ScriptedModelClient([
+            new ScriptedResponse(new ScriptToolCall("s1", SummariserTools.WriteSummary, """{"text":"S."}""")),
+            new ScriptedResponse(new ScriptText("done")),
+            new ScriptedResponse(new ScriptToolCall("s2", "mark_read_required", """{"file_path":"notes.md"}""")),
+            new ScriptedResponse(new ScriptText("marked")),
+        ]);
+        var product = await new Summariser(model, Settings, reader: reader, recentFiles: ["notes.md", "src/old.rs"])
+            .RunAsync(Conversation(), [], "seg", Ct);
+
+        Assert.Contains("Recently touched files (mark_read_required those the agent must see again):\n- notes.md\n- src/old.rs\n",
+            ((MessageItem)model.Requests[0].Items[0]).PlainText);
+        Assert.Contains(model.Requests[2].Items, i => i is MessageItem m && m.PlainText == Summariser.MarkFilesNudge);
+        Assert.Equal(4, model.Requests.Count); // one nudge only
+        Assert.StartsWith(SummariserTools.ReadRequiredPrefix + "notes.md]\n", ((MessageItem)product.NewHistory[1]).PlainText);
+    }
+
     /// <summary>Runs an action just before the model's n-th request (0-based).</summary>
     private sealed class BeforeCall(IModelClient inner, int call, Action action) : IModelClient
     {
