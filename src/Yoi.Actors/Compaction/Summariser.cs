@@ -209,6 +209,7 @@ public sealed class SummariserTools
     private readonly IReadOnlyList<HistoryItem> _items;
 
     public const string ReadRequiredPrefix = "[File re-read after compaction: ";
+    private static readonly ToolCallContext ReadContext = new("summariser", "summariser", 0);
     private readonly ITool? _reader;
 
     public SummariserTools(IReadOnlyList<HistoryItem> items, ITool? reader = null)
@@ -230,9 +231,9 @@ public sealed class SummariserTools
         ];
         if (reader is not null)
         {
-            // Only with a working directory (reference-engine §6.4): both go through the Worker's own Read tool.
+            // Only with a working directory (reference-engine §6.4): both read through a Read tool over the Worker's scope.
             all.Add(new Tool("read_file", "Read a workspace file (numbered lines; offset is a 0-based line, limit a line count).",
-                reader.InputSchema.GetRawText(), input => reader.ExecuteAsync(input, new ToolCallContext("summariser", "summariser", 0), CancellationToken.None)));
+                reader.InputSchema.GetRawText(), input => reader.ExecuteAsync(input, ReadContext, CancellationToken.None)));
             all.Add(new Tool("mark_read_required", "Mark a file the agent must see again after compaction: its current contents " +
                 "(optionally a line range) are re-read into the new context.", reader.InputSchema.GetRawText(), MarkAsync));
         }
@@ -249,7 +250,7 @@ public sealed class SummariserTools
     private async Task<ToolOutput> MarkAsync(JsonElement input)
     {
         var path = Str(input, "file_path") ?? throw new ToolException(ToolErrorKind.InvalidArgument, "mark_read_required needs `file_path`");
-        await _reader!.ExecuteAsync(input, new ToolCallContext("summariser", "summariser", 0), CancellationToken.None); // fails like Read would
+        await _reader!.ExecuteAsync(input, ReadContext, CancellationToken.None); // fails like Read would
         ReadRequired.RemoveAll(e => Str(e, "file_path") == path);
         ReadRequired.Add(input.Clone());
         return new ToolOutput("marked for re-reading after compaction: " + path);
@@ -261,7 +262,7 @@ public sealed class SummariserTools
         var path = Str(marked, "file_path")!;
         try
         {
-            var output = await _reader!.ExecuteAsync(marked, new ToolCallContext("summariser", "summariser", 0), ct).ConfigureAwait(false);
+            var output = await _reader!.ExecuteAsync(marked, ReadContext, ct).ConfigureAwait(false);
             return $"{ReadRequiredPrefix}{path}]\n{output.Summary}\n{output.Content}";
         }
         catch (ToolException e)
