@@ -41,6 +41,7 @@ public sealed class BenchNode : IAsyncDisposable
     {
         var runtime = new WorkerRuntime((_, _) => model?.Invoke() ?? new PingPongModel(), _ => [new EchoTool()], snapshotEvery);
         // No default configuration sources (as `yoi serve`): their file watchers would wake on every journal write.
+        // $YOI_BENCH_HOCON: extra deploy-time HOCON for every bench node (tuning experiments; it wins, as `--hocon`).
         var host = new HostBuilder()
             .ConfigureLogging(l => l.AddConsole().SetMinimumLevel(LogLevel.Warning))
             .ConfigureServices(s => s.AddAkka(YoiNodeOptions.ActorSystemName, (b, _) =>

@@ -139,10 +139,11 @@ public sealed record JournalConfig(string Provider, string ConnectionString, str
     {
         if (SqliteFile is null) return null;
         var pragma = new SqlitePragmaInterceptor(Sync);
+        DataOptions For(string connectionString) => new DataOptions().UseConnectionString(Provider, connectionString).UseInterceptor(pragma);
         var setup = new MultiDataOptionsSetup();
-        setup.AddDataOptions(JournalPluginId, new DataOptions().UseConnectionString(Provider, ConnectionString).UseInterceptor(pragma));
-        setup.AddDataOptions(QueryPluginId, new DataOptions().UseConnectionString(Provider, ConnectionString).UseInterceptor(pragma));
-        setup.AddDataOptions(SnapshotPluginId, new DataOptions().UseConnectionString(Provider, SnapshotConnectionString).UseInterceptor(pragma));
+        setup.AddDataOptions(JournalPluginId, For(ConnectionString));
+        setup.AddDataOptions(QueryPluginId, For(ConnectionString));
+        setup.AddDataOptions(SnapshotPluginId, For(SnapshotConnectionString));
         return setup;
     }
 

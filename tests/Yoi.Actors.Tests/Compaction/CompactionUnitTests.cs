@@ -185,8 +185,7 @@ public sealed class CompactionUnitTests
         using var tree = new Yoi.Actors.Tests.Scope.TempTree();
         var ws = tree.Dir("ws");
         var file = tree.File("ws/src/parse.rs", "fn parse() {}\n");
-        var reader = new Yoi.Actors.Tools.ReadTool(new Yoi.Actors.Scope.Workspace(ws,
-            new Yoi.Actors.Scope.ScopeConfig([Yoi.Actors.Tests.Scope.ToolKit.Allow(ws, Permission.Read)], [])), new Yoi.Actors.Tools.FileTracker());
+        var reader = ReaderOver(ws);
         var model = new ScriptedModelClient([
             new ScriptedResponse(new ScriptToolCall("s1", "read_file", """{"file_path":"src/parse.rs"}"""),
                 new ScriptToolCall("s2", "mark_read_required", """{"file_path":"src/parse.rs"}"""),
@@ -216,8 +215,7 @@ public sealed class CompactionUnitTests
         using var tree = new Yoi.Actors.Tests.Scope.TempTree();
         var ws = tree.Dir("ws");
         tree.File("ws/notes.md", "todo: tests\n");
-        var reader = new Yoi.Actors.Tools.ReadTool(new Yoi.Actors.Scope.Workspace(ws,
-            new Yoi.Actors.Scope.ScopeConfig([Yoi.Actors.Tests.Scope.ToolKit.Allow(ws, Permission.Read)], [])), new Yoi.Actors.Tools.FileTracker());
+        var reader = ReaderOver(ws);
         var model = new ScriptedModelClient([
             new ScriptedResponse(new ScriptToolCall("s1", SummariserTools.WriteSummary, """{"text":"S."}""")),
             new ScriptedResponse(new ScriptText("done")),
@@ -233,6 +231,11 @@ public sealed class CompactionUnitTests
         Assert.Equal(4, model.Requests.Count); // one nudge only
         Assert.StartsWith(SummariserTools.ReadRequiredPrefix + "notes.md]\n", ((MessageItem)product.NewHistory[1]).PlainText);
     }
+
+    /// <summary>A Read tool whose scope is <paramref name="ws"/>, read-only (what a Worker hands its summariser).</summary>
+    private static Yoi.Actors.Tools.ReadTool ReaderOver(string ws) =>
+        new(new Yoi.Actors.Scope.Workspace(ws, new Yoi.Actors.Scope.ScopeConfig([Yoi.Actors.Tests.Scope.ToolKit.Allow(ws, Permission.Read)], [])),
+            new Yoi.Actors.Tools.FileTracker());
 
     /// <summary>Runs an action just before the model's n-th request (0-based).</summary>
     private sealed class BeforeCall(IModelClient inner, int call, Action action) : IModelClient
@@ -254,8 +257,7 @@ public sealed class CompactionUnitTests
         using var tree = new Yoi.Actors.Tests.Scope.TempTree();
         var ws = tree.Dir("ws");
         tree.File("secret.txt", "key\n");
-        var reader = new Yoi.Actors.Tools.ReadTool(new Yoi.Actors.Scope.Workspace(ws,
-            new Yoi.Actors.Scope.ScopeConfig([Yoi.Actors.Tests.Scope.ToolKit.Allow(ws, Permission.Read)], [])), new Yoi.Actors.Tools.FileTracker());
+        var reader = ReaderOver(ws);
         var model = new ScriptedModelClient([
             new ScriptedResponse(new ScriptToolCall("s1", "mark_read_required", """{"file_path":"../secret.txt"}"""),
                 new ScriptToolCall("s2", SummariserTools.WriteSummary, """{"text":"S."}""")),
