@@ -14,6 +14,8 @@ public static class NodeHost
 {
     public static IHost Build(YoiNodeOptions options, EndpointOptions endpoint, LogLevel minLevel = LogLevel.Information)
     {
+        // Before anything opens a file in it: the data directory is private whatever the umask.
+        var tightened = DataDirectory.Secure(options);
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             Args = [],
@@ -47,7 +49,10 @@ public static class NodeHost
         builder.Services.AddSingleton(endpoint);
         builder.Services.AddSingleton<ClientEndpoint>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ClientEndpoint>());
-        return builder.Build();
+        var host = builder.Build();
+        var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DataDirectory).FullName!);
+        foreach (var message in tightened) log.LogWarning("{Message}", message);
+        return host;
     }
 
     private static Akka.Event.LogLevel ToAkka(LogLevel level) => level switch

@@ -19,9 +19,18 @@ var journalSyncOption = new Option<SqliteSync>("--journal-sync")
 };
 var hoconOption = new Option<string?>("--hocon") { Description = "Extra HOCON file (e.g. hocon/single-node.hocon)" };
 var listenOption = new Option<string?>("--listen") { Description = "Also listen on TCP HOST:PORT (clients send hello with $YOI_TOKEN first)" };
+// Trust-boundary limits and TLS (EndpointLimits / TlsOptions; defaults are the spec's).
+var maxLineOption = new Option<int>("--max-line-bytes") { Description = "Longest line a client may send once attached (before hello on TCP: at most 64 KiB)", DefaultValueFactory = _ => EndpointLimits.DefaultMaxLineBytes };
+var helloTimeoutOption = new Option<double>("--hello-timeout") { Description = "Seconds a TCP client has to send a valid hello (TLS handshake included)", DefaultValueFactory = _ => 10 };
+var maxConnectionsOption = new Option<int>("--max-connections") { Description = "Open client connections per node, over all endpoints", DefaultValueFactory = _ => 4096 };
+var maxUnauthOption = new Option<int>("--max-unauthenticated-per-address") { Description = "TCP connections per remote address that have not sent a valid hello yet", DefaultValueFactory = _ => 64 };
+var tlsCertOption = new Option<string?>("--tls-cert") { Description = "TLS certificate (PEM): serve: the TCP endpoint's; client commands: the client's, for mutual TLS" };
+var tlsKeyOption = new Option<string?>("--tls-key") { Description = "Private key (PEM) of --tls-cert" };
+var tlsClientCaOption = new Option<string?>("--tls-client-ca") { Description = "Require client certificates issued by this CA (PEM): mutual TLS" };
 
 var serve = new Command("serve", "Run a node: cluster member, journal and client endpoint");
-foreach (var o in new Option[] { homeOption, hostnameOption, portOption, seedOption, journalOption, journalSyncOption, hoconOption, listenOption }) serve.Options.Add(o);
+foreach (var o in new Option[] { homeOption, hostnameOption, portOption, seedOption, journalOption, journalSyncOption, hoconOption, listenOption,
+             maxLineOption, helloTimeoutOption, maxConnectionsOption, maxUnauthOption, tlsCertOption, tlsKeyOption, tlsClientCaOption }) serve.Options.Add(o);
 serve.SetAction(async (parse, ct) =>
 {
     var home = NodeHost.ResolveHome(parse.GetValue(homeOption));
@@ -52,7 +61,35 @@ serve.SetAction(async (parse, ct) =>
         Console.Error.WriteLine("yoi: --listen needs $YOI_TOKEN (the token TCP clients send in `hello`)");
         return 2;
     }
-    Directory.CreateDirectory(home);
+    var limits = new EndpointLimits
+    {
+        MaxLineBytes = parse.GetValue(maxLineOption),
+        HelloTimeout = TimeSpan.FromSeconds(parse.GetValue(helloTimeoutOption)),
+        MaxConnections = parse.GetValue(maxConnectionsOption),
+        MaxUnauthenticatedPerAddress = parse.GetValue(maxUnauthOption),
+    };
+    TlsOptions? tls = null;
+    var (tlsCert, tlsKey, tlsClientCa) = (parse.GetValue(tlsCertOption), parse.GetValue(tlsKeyOption), parse.GetValue(tlsClientCaOption));
+    var tlsUsage = limits.Validate()
+        ?? (tlsCert is null != tlsKey is null ? "--tls-cert and --tls-key go together"
+            : tlsClientCa is not null && tlsCert is null ? "--tls-client-ca needs --tls-cert and --tls-key"
+            : tlsCert is not null && listen is null ? "--tls-cert applies to the TCP endpoint: add --listen HOST:PORT"
+            : null);
+    if (tlsUsage is not null)
+    {
+        Console.Error.WriteLine($"yoi: {tlsUsage}");
+        return 2;
+    }
+    if (tlsCert is not null)
+    {
+        tls = new TlsOptions(tlsCert, tlsKey!, tlsClientCa);
+        try { tls.LoadServer(); } // fail at start, with the file named, not at the first client
+        catch (InvalidOperationException e)
+        {
+            Console.Error.WriteLine($"yoi: {e.Message}");
+            return 2;
+        }
+    }
     if (ClientEndpoint.IsListening(options.SocketPath))
     {
         Console.Error.WriteLine($"yoi: another yoi node is already serving {home} ({options.SocketPath})");
@@ -63,6 +100,8 @@ serve.SetAction(async (parse, ct) =>
         SocketPath = options.SocketPath,
         Listen = listen,
         Token = token,
+        Limits = limits,
+        Tls = tls,
         OnReady = e =>
         {
             if (e.TcpEndPoint is { } tcp) Console.Out.WriteLine($"yoi tcp endpoint: {tcp}");
@@ -87,7 +126,16 @@ serve.SetAction(async (parse, ct) =>
 // ---- client commands: --home / --connect on every one, --json on the inspection commands ----
 var connectOption = new Option<string?>("--connect") { Description = "Talk to a node's TCP endpoint HOST:PORT (token from $YOI_TOKEN) instead of HOME's socket" };
 var jsonOption = new Option<bool>("--json") { Description = "Print the node's reply as JSON (for scripts)" };
-ClientTarget Target(ParseResult parse) => new(NodeHost.ResolveHome(parse.GetValue(homeOption)), parse.GetValue(connectOption));
+var tlsOption = new Option<bool>("--tls") { Description = "--connect over TLS (the node's certificate is checked against --tls-ca, else the OS trust store)" };
+var tlsCaOption = new Option<string?>("--tls-ca") { Description = "CA certificate (PEM) that issued the node's TLS certificate (implies --tls)" };
+ClientTarget Target(ParseResult parse)
+{
+    var useTls = parse.GetValue(tlsOption) || parse.GetValue(tlsCaOption) is not null || parse.GetValue(tlsCertOption) is not null;
+    return new(NodeHost.ResolveHome(parse.GetValue(homeOption)), parse.GetValue(connectOption))
+    {
+        Tls = useTls ? new ClientTls(parse.GetValue(tlsCaOption), parse.GetValue(tlsCertOption), parse.GetValue(tlsKeyOption)) : null,
+    };
+}
 Command Client(string name, string description, params Symbol[] symbols)
 {
     var command = new Command(name, description);
@@ -98,6 +146,7 @@ Command Client(string name, string description, params Symbol[] symbols)
     }
     command.Options.Add(homeOption);
     command.Options.Add(connectOption);
+    foreach (var o in new Option[] { tlsOption, tlsCaOption, tlsCertOption, tlsKeyOption }) command.Options.Add(o);
     return command;
 }
 Argument<string> NameArgument() => new("name") { Description = "Worker name" };

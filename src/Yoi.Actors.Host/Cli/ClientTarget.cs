@@ -13,11 +13,14 @@ public sealed class CliException(string message, int exitCode = 1) : Exception(m
 /// with `--connect HOST:PORT` and the token from `$YOI_TOKEN`.</summary>
 public sealed record ClientTarget(string Home, string? Connect)
 {
+    /// <summary>TLS for `--connect` (`--tls`); null: plain TCP.</summary>
+    public ClientTls? Tls { get; init; }
+
     public string SocketPath => new YoiNodeOptions { Home = Home }.SocketPath;
 
     public bool IsTcp => Connect is not null;
 
-    public string Describe => Connect is { } c ? $"tcp {c}" : SocketPath;
+    public string Describe => Connect is { } c ? $"{(Tls is null ? "tcp" : "tls")} {c}" : SocketPath;
 
     /// <summary>null when nothing listens on the home's socket (never null for TCP: that throws instead).</summary>
     public async Task<LineClient?> TryConnectAsync(CancellationToken ct)
@@ -27,7 +30,7 @@ public sealed record ClientTarget(string Home, string? Connect)
             var token = Environment.GetEnvironmentVariable("YOI_TOKEN");
             if (string.IsNullOrEmpty(token))
                 throw new CliException("--connect needs $YOI_TOKEN (the token the node was started with)", 2);
-            return await LineClient.ConnectTcpAsync(hostPort, token, ct);
+            return await LineClient.ConnectTcpAsync(hostPort, token, ct, Tls);
         }
         return await LineClient.TryConnectAsync(SocketPath, ct);
     }

@@ -1,4 +1,6 @@
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Yoi.Actors.Host.Endpoint;
 using Yoi.Messages;
@@ -9,14 +11,14 @@ namespace Yoi.Actors.Host.Cli;
 public sealed class LineClient : IAsyncDisposable
 {
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly StreamReader _reader;
     private readonly StreamWriter _writer;
 
-    private LineClient(Socket socket)
+    private LineClient(Socket socket, Stream? stream = null)
     {
         _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
+        _stream = stream ?? new NetworkStream(socket, ownsSocket: true);
         var utf8 = new UTF8Encoding(false);
         _reader = new StreamReader(_stream, utf8, false, 8192, leaveOpen: true);
         _writer = new StreamWriter(_stream, utf8, 8192, leaveOpen: true) { NewLine = "\n", AutoFlush = false };
@@ -40,8 +42,9 @@ public sealed class LineClient : IAsyncDisposable
     }
 
     /// <summary>Connects to a node's TCP endpoint (`HOST:PORT`) and sends `hello` with <paramref name="token"/>.
-    /// A wrong token is answered by an `error` event on the first read, then the node closes the connection.</summary>
-    public static async Task<LineClient> ConnectTcpAsync(string hostPort, string token, CancellationToken ct)
+    /// A wrong token is answered by an `error` event on the first read, then the node closes the connection.
+    /// With <paramref name="tls"/> the connection is TLS, the node's certificate checked against its CA and name.</summary>
+    public static async Task<LineClient> ConnectTcpAsync(string hostPort, string token, CancellationToken ct, ClientTls? tls = null)
     {
         var endPoint = ClientEndpoint.ParseHostPort(hostPort);
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -56,7 +59,32 @@ public sealed class LineClient : IAsyncDisposable
             socket.Dispose();
             throw new CliException($"cannot connect to {hostPort}: {e.Message}");
         }
-        var client = new LineClient(socket);
+        Stream? stream = null;
+        if (tls is not null)
+        {
+            SslClientAuthenticationOptions options;
+            try { options = tls.ClientOptions(hostPort[..hostPort.LastIndexOf(':')].Trim('[', ']')); }
+            catch (InvalidOperationException e)
+            {
+                socket.Dispose();
+                throw new CliException(e.Message, 2);
+            }
+            var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(TimeSpan.FromSeconds(10));
+                await ssl.AuthenticateAsClientAsync(options, timeout.Token);
+            }
+            catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException or SocketException
+                                          or OperationCanceledException && !ct.IsCancellationRequested)
+            {
+                await ssl.DisposeAsync();
+                throw new CliException($"tls handshake with {hostPort} failed: {e.Message}");
+            }
+            stream = ssl;
+        }
+        var client = new LineClient(socket, stream);
         await client.SendAsync(new HelloMethod(token), ct);
         return client;
     }
@@ -89,5 +117,24 @@ public sealed class LineClient : IAsyncDisposable
         _writer.Dispose();
         _stream.Dispose();
         return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>The CLI's TLS settings for `--connect` (`--tls`, `--tls-ca FILE`; `--tls-cert`/`--tls-key` for a client
+/// certificate when the node requires mutual TLS).</summary>
+public sealed record ClientTls(string? CaPath = null, string? CertificatePath = null, string? KeyPath = null)
+{
+    public SslClientAuthenticationOptions ClientOptions(string targetHost)
+    {
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = targetHost,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        };
+        // With --tls-ca only that CA is trusted; without it, the OS trust store. The host name is checked either way.
+        if (CaPath is { } ca) options.CertificateChainPolicy = TlsOptions.TrustOnly(TlsOptions.LoadCa(ca, "--tls-ca"), clientAuth: false);
+        if (CertificatePath is { } cert)
+            options.ClientCertificates = [TlsOptions.LoadCertificate(cert, KeyPath ?? cert, "--tls-cert/--tls-key")];
+        return options;
     }
 }

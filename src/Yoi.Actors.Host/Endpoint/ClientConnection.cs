@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
@@ -10,7 +11,9 @@ namespace Yoi.Actors.Host.Endpoint;
 
 /// <summary>One accepted client socket: a reader loop (this class) that decodes methods and hands them to the
 /// connection's <see cref="ConnectionActor"/>, and a single writer task that drains an outgoing line queue, so
-/// neither the actor nor the reader ever blocks on a slow peer. A peer that lets the queue overflow is dropped.</summary>
+/// neither the actor nor the reader ever blocks on a slow peer. A peer that lets the queue overflow is dropped.
+/// Input is read through a bounded <see cref="LineReader"/>: a line over the limit gets one error and the connection
+/// is closed; a TCP connection must send a valid `hello` before its deadline.</summary>
 public sealed class ClientConnection
 {
     /// <summary>Outgoing lines buffered per connection before a lagging client is disconnected.</summary>
@@ -19,7 +22,10 @@ public sealed class ClientConnection
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
+    private readonly EndpointLimits _limits;
+    private readonly ConnectionGate.Admission _admission;
+    private readonly CancellationTokenSource? _helloDeadline;
     private readonly Channel<string> _outgoing = Channel.CreateBounded<string>(
         new BoundedChannelOptions(OutgoingCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly CancellationTokenSource _closed = new();
@@ -28,10 +34,16 @@ public sealed class ClientConnection
     private TaskCompletionSource<bool>? _attachOutcome;
     private int _closing;
 
-    public ClientConnection(Socket socket, string id, bool requireHello, ILogger log)
+    /// <param name="stream">The socket's stream, or the TLS stream over it (already authenticated).</param>
+    /// <param name="helloDeadline">TCP only: cancelled when the `hello` deadline (counted from accept) passes.</param>
+    public ClientConnection(Socket socket, Stream stream, string id, bool requireHello, EndpointLimits limits,
+        ConnectionGate.Admission admission, CancellationTokenSource? helloDeadline, ILogger log)
     {
         _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: false);
+        _stream = stream;
+        _limits = limits;
+        _admission = admission;
+        _helloDeadline = helloDeadline;
         Id = id;
         RequireHello = requireHello;
         _log = log;
@@ -89,14 +101,19 @@ public sealed class ClientConnection
         {
             Interlocked.Exchange(ref _closing, 1);
             _outgoing.Writer.TryComplete();
-            ShutdownSocket();
+            // Half-close: the peer reads everything queued, then end of stream; the reader side closes the rest.
+            if (_stream is System.Net.Security.SslStream tls)
+            {
+                try { await tls.ShutdownAsync().WaitAsync(TimeSpan.FromSeconds(2)); } catch { /* peer gone */ }
+            }
+            ShutdownSocket(SocketShutdown.Send);
             try { _closed.Cancel(); } catch (ObjectDisposedException) { }
         }
     }
 
-    private void ShutdownSocket()
+    private void ShutdownSocket(SocketShutdown how = SocketShutdown.Both)
     {
-        try { _socket.Shutdown(SocketShutdown.Both); } catch { /* already closed */ }
+        try { _socket.Shutdown(how); } catch { /* already closed */ }
     }
 
     // ---- attach hand-shake with the actor ----
@@ -118,13 +135,15 @@ public sealed class ClientConnection
 
     // ---- reader loop ----
 
-    /// <summary>Reads lines until EOF / error / close. Never throws; always stops the actor at the end.</summary>
+    /// <summary>Reads lines until EOF / error / close. Never throws; always stops the actor and releases the
+    /// connection's slot and buffers at the end.</summary>
     public async Task RunAsync(ActorSystem system, IActorRef region, string? token, string defaultManifestDir)
     {
         IActorRef? actor = null;
+        var lines = new LineReader(_stream);
+        var discardInput = false; // closing on a protocol violation: let the error line reach a peer still sending
         try
         {
-            using var reader = new StreamReader(_stream, Utf8, detectEncodingFromByteOrderMarks: false, bufferSize: 8192, leaveOpen: true);
             var helloDone = !RequireHello;
             var attached = false;
             HostInspector? inspector = null;
@@ -132,23 +151,45 @@ public sealed class ClientConnection
 
             while (!_closed.IsCancellationRequested)
             {
-                string? raw;
-                try { raw = await reader.ReadLineAsync(_closed.Token); }
+                var limit = _limits.LineLimit(authenticated: helloDone);
+                LineReader.Outcome outcome;
+                ReadOnlySequence<byte> raw;
+                try
+                {
+                    if (helloDone) (outcome, raw) = await lines.ReadLineAsync(limit, _closed.Token);
+                    else
+                    {
+                        using var read = CancellationTokenSource.CreateLinkedTokenSource(_closed.Token, _helloDeadline?.Token ?? default);
+                        (outcome, raw) = await lines.ReadLineAsync(limit, read.Token);
+                    }
+                }
+                catch (OperationCanceledException) when (!helloDone && _helloDeadline?.IsCancellationRequested == true)
+                {
+                    Send(Wire.Error(ErrorCode.InvalidRequest, $"no valid `hello` within {_limits.HelloTimeout.TotalSeconds:0.###} s"));
+                    discardInput = true;
+                    break;
+                }
                 catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
                 {
                     break; // peer went away: close silently
                 }
-                if (raw is null) break; // EOF
-                var line = raw.Trim();
-                if (line.Length == 0) continue;
+                if (outcome == LineReader.Outcome.End) break;
+                if (outcome == LineReader.Outcome.TooLong)
+                {
+                    Send(Wire.Error(ErrorCode.InvalidRequest, EndpointLimits.LineTooLong(limit)));
+                    discardInput = true;
+                    break;
+                }
+                if (Wire.IsBlank(raw)) continue;
 
                 Method method;
-                try { method = Wire.DecodeMethod(line); }
+                try { method = Wire.DecodeMethod(raw); }
                 catch (Exception ex)
                 {
                     if (!helloDone)
                     {
                         RejectHello();
+                        discardInput = true;
                         break;
                     }
                     Send(Wire.InvalidMethod(Wire.Describe(ex)));
@@ -160,9 +201,11 @@ public sealed class ClientConnection
                     if (method is HelloMethod hello && TokenMatches(hello.Token, token))
                     {
                         helloDone = true;
+                        _admission.MarkAuthenticated();
                         continue;
                     }
                     RejectHello();
+                    discardInput = true;
                     break;
                 }
 
@@ -185,7 +228,7 @@ public sealed class ClientConnection
                     default:
                         if (!attached)
                         {
-                            Send(Wire.InvalidMethod($"not attached: the first method must be `attach` (got `{MethodName(line)}`)"));
+                            Send(Wire.InvalidMethod($"not attached: the first method must be `attach` (got `{Wire.MethodName(raw)}`)"));
                             continue;
                         }
                         actor.Tell(new ConnectionActor.Inbound(method));
@@ -202,9 +245,13 @@ public sealed class ClientConnection
             if (actor is not null) actor.Tell(ConnectionActor.Disconnected.Instance);
             CloseAfterFlush();
             try { await Writer.WaitAsync(TimeSpan.FromSeconds(5)); } catch { /* timed out or faulted */ }
+            if (discardInput) await lines.DiscardAsync(TimeSpan.FromSeconds(1));
             Abort();
+            await lines.DisposeAsync(); // returns the pipe's segments to the pool
             _stream.Dispose();
             _socket.Dispose();
+            _admission.Dispose();
+            _helloDeadline?.Dispose();
         }
     }
 
@@ -262,15 +309,5 @@ public sealed class ClientConnection
     {
         if (string.IsNullOrEmpty(expected) || given is null) return false;
         return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected));
-    }
-
-    private static string MethodName(string line)
-    {
-        try
-        {
-            using var doc = System.Text.Json.JsonDocument.Parse(line);
-            return doc.RootElement.TryGetProperty("method", out var m) ? m.GetString() ?? "?" : "?";
-        }
-        catch { return "?"; }
     }
 }

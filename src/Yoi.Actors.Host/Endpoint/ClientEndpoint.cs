@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Text;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,12 +26,19 @@ public sealed record EndpointOptions
     /// <summary>Directory that `create.manifest_toml` resolves relative paths against.</summary>
     public string ManifestDir { get; init; } = Environment.CurrentDirectory;
 
+    /// <summary>Line, handshake and connection limits (the defaults are the spec's).</summary>
+    public EndpointLimits Limits { get; init; } = new();
+
+    /// <summary>TLS for the TCP endpoint; null: plain TCP.</summary>
+    public TlsOptions? Tls { get; init; }
+
     /// <summary>Called once every listener is bound (serve prints the "yoi node up" line).</summary>
     public Action<ClientEndpoint>? OnReady { get; init; }
 }
 
 /// <summary>The node's client endpoint: a Unix socket (mode 0600) and optionally a token-guarded TCP listener,
-/// JSON Lines framing, one <see cref="ClientConnection"/> + <see cref="ConnectionActor"/> per client.</summary>
+/// JSON Lines framing, one <see cref="ClientConnection"/> + <see cref="ConnectionActor"/> per client. Every accepted
+/// socket passes the node's <see cref="ConnectionGate"/> first; TCP may be TLS.</summary>
 public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
 {
     private readonly IServiceProvider _services;
@@ -38,6 +47,9 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, (ClientConnection Connection, Task Run)> _connections = new();
     private readonly List<Task> _acceptLoops = [];
+    private readonly ConnectionGate _gate;
+    private SslServerAuthenticationOptions? _tls;
+    private long _lastRefusalLog;
     private Socket? _unix;
     private Socket? _tcp;
     private long _nextId;
@@ -47,7 +59,11 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
         _services = services;
         _options = options;
         _log = log;
+        _gate = new ConnectionGate(options.Limits);
     }
+
+    /// <summary>Connections open right now, over all listeners.</summary>
+    public int OpenConnections => _gate.Open;
 
     public string SocketPath => _options.SocketPath;
     public EndPoint? TcpEndPoint => _tcp?.LocalEndPoint;
@@ -56,6 +72,8 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
     {
         var system = _services.GetRequiredService<ActorSystem>();
         var region = await _services.GetRequiredService<IRequiredActor<WorkerRegion>>().GetAsync(cancellationToken);
+        if (_options.Limits.Validate() is { } invalid) throw new InvalidOperationException(invalid);
+        _tls = _options.Tls?.LoadServer();
 
         _unix = BindUnix(_options.SocketPath);
         _acceptLoops.Add(AcceptLoopAsync(_unix, system, region, requireHello: false));
@@ -71,7 +89,7 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
             _tcp.Bind(ep);
             _tcp.Listen(128);
             _acceptLoops.Add(AcceptLoopAsync(_tcp, system, region, requireHello: true));
-            _log.LogInformation("client endpoint listening on tcp {EndPoint}", _tcp.LocalEndPoint);
+            _log.LogInformation("client endpoint listening on {Scheme} {EndPoint}", _tls is null ? "tcp" : "tcp+tls", _tcp.LocalEndPoint);
         }
 
         _options.OnReady?.Invoke(this);
@@ -145,13 +163,96 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
                 continue;
             }
 
+            // TCP peers are anonymous until `hello`: they count against their address. Unix-socket peers passed the
+            // socket's file mode (0600) and count only against the node's total.
+            var remote = requireHello ? (client.RemoteEndPoint as IPEndPoint)?.Address : null;
+            var admission = _gate.TryAdmit(remote, out var refusal);
+            if (admission is null)
+            {
+                Refuse(client, refusal, tls: requireHello && _tls is not null);
+                continue;
+            }
+
             var id = Interlocked.Increment(ref _nextId).ToString();
-            var connection = new ClientConnection(client, id, requireHello, _log);
-            var run = connection.RunAsync(system, region, _options.Token, _options.ManifestDir);
-            _connections[id] = (connection, run);
+            var tls = requireHello ? _tls : null;
+            var run = Task.Run(() => ServeAsync(client, id, requireHello, tls, admission, system, region));
             _ = run.ContinueWith(_ => _connections.TryRemove(id, out var _), TaskScheduler.Default);
         }
     });
+
+    /// <summary>TLS handshake (TCP with TLS only, within the `hello` deadline), then the connection's reader loop.</summary>
+    private async Task ServeAsync(Socket client, string id, bool requireHello, SslServerAuthenticationOptions? tls,
+        ConnectionGate.Admission admission, ActorSystem system, IActorRef region)
+    {
+        // The deadline counts from accept: a peer cannot stretch it by stalling the TLS handshake.
+        var helloDeadline = requireHello ? new CancellationTokenSource(_options.Limits.HelloTimeout) : null;
+        Stream stream = new NetworkStream(client, ownsSocket: false);
+        if (tls is not null)
+        {
+            var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+            try
+            {
+                using var handshake = CancellationTokenSource.CreateLinkedTokenSource(helloDeadline!.Token, _stopping.Token);
+                await ssl.AuthenticateAsServerAsync(tls, handshake.Token);
+            }
+            catch (Exception ex)
+            {
+                // Not TLS, wrong client certificate, or too slow: nothing can be said in a protocol the peer speaks.
+                _log.LogDebug("tls handshake with {Remote} failed: {Message}", SafeRemote(client), ex.Message);
+                await ssl.DisposeAsync();
+                client.Dispose();
+                admission.Dispose();
+                helloDeadline!.Dispose();
+                return;
+            }
+            stream = ssl;
+        }
+
+        var connection = new ClientConnection(client, stream, id, requireHello, _options.Limits, admission, helloDeadline, _log);
+        var run = connection.RunAsync(system, region, _options.Token, _options.ManifestDir);
+        _connections[id] = (connection, run);
+        if (_stopping.IsCancellationRequested) connection.Abort();
+        await run;
+    }
+
+    /// <summary>Over a cap: one error line (plain endpoints), then close. Written synchronously: a fresh socket's send
+    /// buffer always takes one short line. The close waits briefly for the peer's input so it does not reset the line
+    /// away. A TLS peer is closed without a line: answering would cost a handshake per refused connection.</summary>
+    private void Refuse(Socket client, string reason, bool tls)
+    {
+        var now = Environment.TickCount64;
+        if (now - Interlocked.Read(ref _lastRefusalLog) > 10_000)
+        {
+            Interlocked.Exchange(ref _lastRefusalLog, now);
+            _log.LogWarning("refusing connections: {Reason}", reason);
+        }
+        if (tls)
+        {
+            client.Dispose();
+            return;
+        }
+        try
+        {
+            client.Blocking = false;
+            client.Send(Encoding.UTF8.GetBytes(Wire.Error(Yoi.Messages.ErrorCode.InvalidRequest, reason) + "\n"));
+            client.Shutdown(SocketShutdown.Send);
+        }
+        catch (SocketException) { client.Dispose(); return; }
+        _ = Task.Run(async () =>
+        {
+            using var linger = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            try { while (await client.ReceiveAsync(DiscardSink, SocketFlags.None, linger.Token) > 0) { } }
+            catch { /* timed out or reset */ }
+            client.Dispose();
+        });
+    }
+
+    private static readonly byte[] DiscardSink = new byte[4096]; // shared: what is read into it is never looked at
+
+    private static string SafeRemote(Socket s)
+    {
+        try { return s.RemoteEndPoint?.ToString() ?? "?"; } catch { return "?"; }
+    }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {

@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Text.Json;
 using Yoi.Messages;
+using Yoi.Messages.Json;
 
 namespace Yoi.Actors.Host.Endpoint;
 
@@ -6,6 +9,45 @@ namespace Yoi.Actors.Host.Endpoint;
 public static class Wire
 {
     public static Method DecodeMethod(string line) => Method.Decode(line);
+
+    /// <summary>Decodes a line as read from the socket, without copying it into one array or a string first (a line
+    /// may be tens of MB). Invalid UTF-8 is a decoding failure, as is anything after the JSON value.</summary>
+    public static Method DecodeMethod(ReadOnlySequence<byte> line)
+    {
+        if (line.IsSingleSegment) return Method.Decode(line.FirstSpan);
+        try
+        {
+            var reader = new Utf8JsonReader(line, new JsonReaderOptions { MaxDepth = YoiJson.Options.MaxDepth });
+            var method = JsonSerializer.Deserialize<Method>(ref reader, YoiJson.Options)
+                         ?? throw new JsonException("expected a method object, got null");
+            if (reader.Read()) throw new JsonException($"'{(char)reader.ValueSpan[0]}' is invalid after a single JSON value");
+            return method;
+        }
+        catch (Exception e) when (e is NotSupportedException or InvalidOperationException or FormatException or OverflowException
+                                      or ArgumentException or System.Text.DecoderFallbackException)
+        {
+            throw new JsonException(e.Message, e);
+        }
+    }
+
+    /// <summary>True for a line of only spaces, tabs and carriage returns (skipped, as the reference does).</summary>
+    public static bool IsBlank(ReadOnlySequence<byte> line)
+    {
+        foreach (var segment in line)
+            if (segment.Span.IndexOfAnyExcept((byte)' ', (byte)'\t', (byte)'\r') >= 0) return false;
+        return true;
+    }
+
+    /// <summary>The `method` member of a line, for error messages ("?" when there is none).</summary>
+    public static string MethodName(ReadOnlySequence<byte> line)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            return doc.RootElement.TryGetProperty("method", out var m) ? m.GetString() ?? "?" : "?";
+        }
+        catch { return "?"; }
+    }
 
     public static string Encode(Method method) => method.Encode();
 
