@@ -89,6 +89,32 @@ public sealed class WireClient : IAsyncDisposable
         finally { _writeLock.Release(); }
     }
 
+    /// <summary>Raw bytes as they are (no newline added): oversized lines, partial lines, invalid UTF-8.</summary>
+    public async Task SendBytesAsync(ReadOnlyMemory<byte> bytes)
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            await _stream.WriteAsync(bytes);
+            await _stream.FlushAsync();
+        }
+        finally { _writeLock.Release(); }
+    }
+
+    /// <summary>Every event until the server closes the connection (throws on timeout).</summary>
+    public async Task<List<Event>> ReadToEndAsync(TimeSpan? timeout = null)
+    {
+        var list = new List<Event>();
+        var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
+        while (true)
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero) throw new TimeoutException($"connection still open; received so far:\n{Dump(list)}");
+            try { list.Add(await ReadAsync(left)); }
+            catch (EndOfStreamException) { return list; }
+        }
+    }
+
     /// <summary>The next event; throws <see cref="TimeoutException"/> after <paramref name="timeout"/>, and
     /// <see cref="EndOfStreamException"/> when the server closed the connection.</summary>
     public async Task<Event> ReadAsync(TimeSpan? timeout = null)

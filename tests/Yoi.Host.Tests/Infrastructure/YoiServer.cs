@@ -33,13 +33,28 @@ public sealed class YoiServer : IAsyncDisposable
 
     public static Task<YoiServer> StartAsync(string home, params string[] extraArgs) => StartAsync(home, null, extraArgs);
 
-    public static async Task<YoiServer> StartAsync(string home, IReadOnlyDictionary<string, string>? environment, params string[] extraArgs)
+    public static Task<YoiServer> StartAsync(string home, IReadOnlyDictionary<string, string>? environment, params string[] extraArgs) =>
+        StartCoreAsync(home, environment, umask: null, extraArgs);
+
+    /// <summary>`yoi serve` started under <paramref name="umask"/> (octal, e.g. "000") through /bin/sh.</summary>
+    public static Task<YoiServer> StartUnderUmaskAsync(string home, string umask, params string[] extraArgs) =>
+        StartCoreAsync(home, null, umask, extraArgs);
+
+    private static async Task<YoiServer> StartCoreAsync(string home, IReadOnlyDictionary<string, string>? environment, string? umask, string[] extraArgs)
     {
         var psi = YoiExecutable.StartInfo(home);
         psi.ArgumentList.Add("serve");
         psi.ArgumentList.Add("--home");
         psi.ArgumentList.Add(home);
         foreach (var a in extraArgs) psi.ArgumentList.Add(a);
+        if (umask is not null)
+        {
+            var command = new[] { psi.FileName }.Concat(psi.ArgumentList).ToList();
+            psi.FileName = "/bin/sh";
+            if (!Directory.Exists(psi.WorkingDirectory)) psi.WorkingDirectory = Path.GetDirectoryName(home)!; // the node creates home
+            psi.ArgumentList.Clear();
+            foreach (var a in new[] { "-c", $"umask {umask} && exec \"$@\"", "sh" }.Concat(command)) psi.ArgumentList.Add(a);
+        }
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
 
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
