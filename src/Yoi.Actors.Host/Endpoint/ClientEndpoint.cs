@@ -87,7 +87,7 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
             _tcp = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             _tcp.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             _tcp.Bind(ep);
-            _tcp.Listen(128);
+            _tcp.Listen(); // the kernel's maximum backlog: a burst of connects is queued, not refused
             _acceptLoops.Add(AcceptLoopAsync(_tcp, system, region, requireHello: true));
             _log.LogInformation("client endpoint listening on {Scheme} {EndPoint}", _tls is null ? "tcp" : "tcp+tls", _tcp.LocalEndPoint);
         }
@@ -111,7 +111,7 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
         {
             socket.Bind(new UnixDomainSocketEndPoint(path));
             if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            socket.Listen(128);
+            socket.Listen(); // same for the Unix socket, where a full backlog fails connect with EAGAIN
             return socket;
         }
         catch
@@ -160,6 +160,8 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
             {
                 if (_stopping.IsCancellationRequested) break;
                 _log.LogWarning(ex, "accept failed");
+                // e.g. out of file descriptors: back off instead of spinning on a listener that fails at once
+                try { await Task.Delay(100, _stopping.Token); } catch (OperationCanceledException) { break; }
                 continue;
             }
 
