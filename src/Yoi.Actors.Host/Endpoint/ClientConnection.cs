@@ -248,6 +248,7 @@ public sealed class ClientConnection
             if (discardInput) await lines.DiscardAsync(TimeSpan.FromSeconds(1));
             Abort();
             await lines.DisposeAsync(); // returns the pipe's segments to the pool
+            MemoryJanitor.BufferReleased(lines.PeakBuffered);
             _stream.Dispose();
             _socket.Dispose();
             _admission.Dispose();

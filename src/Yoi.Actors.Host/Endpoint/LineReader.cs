@@ -16,6 +16,9 @@ public sealed class LineReader : IAsyncDisposable
     private SequencePosition? _consumed; // set while a returned line is still in the pipe's buffer
     private bool _completed;
 
+    /// <summary>The most this reader held at once (for <see cref="MemoryJanitor"/>).</summary>
+    public long PeakBuffered { get; private set; }
+
     public LineReader(Stream stream)
     {
         _pipe = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: SegmentSize, minimumReadSize: 1024, leaveOpen: true));
@@ -40,6 +43,7 @@ public sealed class LineReader : IAsyncDisposable
         {
             var result = await _pipe.ReadAsync(ct);
             _buffer = result.Buffer;
+            if (_buffer.Length > PeakBuffered) PeakBuffered = _buffer.Length;
             var newline = _buffer.Slice(scanned).PositionOf((byte)'\n');
             if (newline is { } at)
             {
