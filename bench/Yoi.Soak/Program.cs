@@ -347,6 +347,12 @@ sealed class Conn : IAsyncDisposable
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
             ClosedByNode = !_disposing;
+            if (ClosedByNode && ex is IOException { InnerException: SocketException { SocketErrorCode: SocketError.ConnectionReset } })
+                _tally?.Add("connection reset", 1);
+        }
+        catch (Exception ex)
+        {
+            _tally?.Add("undecodable reply " + ex.GetType().Name, 1);
         }
         finally { _closed.TrySetResult(); }
     }
@@ -375,7 +381,8 @@ sealed class Conn : IAsyncDisposable
     {
         var deadline = DateTime.UtcNow + timeout;
         while (Volatile.Read(ref _replies) < n && !_closed.Task.IsCompleted && DateTime.UtcNow < deadline) await Task.Delay(20);
-        if (Volatile.Read(ref _replies) < n && !_closed.Task.IsCompleted) _tally?.Add("no reply within " + timeout.TotalSeconds + " s", n - _replies);
+        var missing = n - Volatile.Read(ref _replies);
+        if (missing > 0) _tally?.Add(_closed.Task.IsCompleted ? "closed with no reply" : "no reply within " + timeout.TotalSeconds + " s", missing);
     }
 
     public async Task WaitClosedAsync(DateTime deadline)
