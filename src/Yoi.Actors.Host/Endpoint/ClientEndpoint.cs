@@ -167,11 +167,21 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
 
             // TCP peers are anonymous until `hello`: they count against their address. Unix-socket peers passed the
             // socket's file mode (0600) and count only against the node's total.
-            var remote = requireHello ? (client.RemoteEndPoint as IPEndPoint)?.Address : null;
-            var admission = _gate.TryAdmit(remote, out var refusal);
-            if (admission is null)
+            ConnectionGate.Admission? admission;
+            try
             {
-                Refuse(client, refusal, tls: requireHello && _tls is not null);
+                var remote = requireHello ? (client.RemoteEndPoint as IPEndPoint)?.Address : null;
+                admission = _gate.TryAdmit(remote, out var refusal);
+                if (admission is null)
+                {
+                    Refuse(client, refusal, tls: requireHello && _tls is not null);
+                    continue;
+                }
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // The peer vanished between accept and admission: one bad socket never stops the accept loop.
+                client.Dispose();
                 continue;
             }
 
