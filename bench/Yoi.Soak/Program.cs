@@ -350,10 +350,11 @@ sealed class Conn : IAsyncDisposable
             if (ClosedByNode && ex is IOException { InnerException: SocketException { SocketErrorCode: SocketError.ConnectionReset } })
                 _tally?.Add("connection reset", 1);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (!_disposing)
         {
             _tally?.Add("undecodable reply " + ex.GetType().Name, 1);
         }
+        catch (Exception) { /* the client closed its own stream under the reader */ }
         finally { _closed.TrySetResult(); }
     }
 
