@@ -55,8 +55,10 @@ public static class SafeFs
 
     private static volatile int _openat2 = 1; // 1 = try, 0 = the kernel (or a seccomp filter) does not have it
 
-    /// <summary>Tests: force the component-by-component walk.</summary>
-    internal static bool ForceComponentWalk { get; set; }
+    private static readonly AsyncLocal<bool> ForceWalk = new();
+
+    /// <summary>Tests: force the component-by-component walk (for the calling flow only).</summary>
+    internal static bool ForceComponentWalk { get => ForceWalk.Value; set => ForceWalk.Value = value; }
 
     /// <summary>Whether the last opens used openat2 (for the README/greeting and tests).</summary>
     public static bool UsesOpenat2 => _openat2 == 1 && !ForceComponentWalk;
