@@ -18,6 +18,7 @@ public sealed class ScopeRaceTests : IDisposable
 {
     private const string Sentinel = "SENTINEL-OUTSIDE";
     private const int MinFlips = 10_000;
+    private const int MinOps = 1_500;
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
 
     private readonly TempTree _t = new();
@@ -72,13 +73,13 @@ public sealed class ScopeRaceTests : IDisposable
         try
         {
             SafeFs.ForceComponentWalk = componentWalk;
-            while ((Volatile.Read(ref flips) < MinFlips || ops < 600) && sw.Elapsed < Bound - TimeSpan.FromSeconds(10))
+            while ((Volatile.Read(ref flips) < MinFlips || ops < MinOps) && sw.Elapsed < Bound - TimeSpan.FromSeconds(10))
             {
                 var i = ops++;
-                var (name, args) = (i % 7) switch
+                var (name, args) = (i % 10) switch
                 {
-                    0 => ("Read", (object)new { file_path = "flip/inside.txt" }),
-                    1 => ("Write", new { file_path = $"flip/w-{i}.txt", content = "written" }),
+                    0 or 7 or 8 => ("Read", (object)new { file_path = "flip/inside.txt" }),
+                    1 or 9 => ("Write", new { file_path = $"flip/w-{i}.txt", content = "written" }),
                     2 => ("Edit", new { file_path = "flip/edit.txt", old_string = "EDIT A", new_string = "EDIT B" }),
                     3 => ("Glob", new { pattern = "**/*", path = "flip" }),
                     4 => ("Grep", new { pattern = "SENTINEL|INSIDE", output_mode = "content" }),
