@@ -123,7 +123,7 @@ public static class BashSandbox
         // A cwd outside every allow rule is an empty folder (bwrap could not chdir into an unmounted path).
         if (!allow.Any(r => PathResolution.IsAtOrUnder(cwd, r.Target))) args.AddRange(["--dir", cwd]);
 
-        // (path, order within the same path, action): allow before deny before hide at the same path.
+        // (path, order within the same path, action): allow, deny(Write), deny(Read), hidden node folder.
         var ops = new List<(string Path, int Rank, Action<List<string>> Emit)>();
         foreach (var rule in allow.DistinctBy(r => (r.Target, r.Recursive)))
         {
@@ -154,7 +154,7 @@ public static class BashSandbox
         }
         foreach (var folder in hidden)
             if (allow.Any(r => r.Target != folder && PathResolution.IsAtOrUnder(folder, r.Target)) && host.Kind(folder) is { } kind && !kind.StartsWith("link:", StringComparison.Ordinal))
-                ops.Add((folder, 2, a => Hide(a, folder, kind)));
+                ops.Add((folder, 3, a => Hide(a, folder, kind))); // rules below it (a Worker's own folder) stay visible
 
         // Shorter paths first (a parent before what is below it); a hidden or denied-for-read folder is not re-exposed
         // by a rule below it.

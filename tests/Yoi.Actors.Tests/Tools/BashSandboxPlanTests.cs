@@ -18,7 +18,7 @@ public sealed class BashSandboxPlanTests
     {
         ["/usr"] = "dir", ["/bin"] = "link:usr/bin", ["/etc"] = "dir",
         ["/ws"] = "dir", ["/ws/ro"] = "dir", ["/ws/secret"] = "dir", ["/ws/secret/pub"] = "dir", ["/ws/lent"] = "dir",
-        ["/ref"] = "dir", ["/ref/a.txt"] = "file", ["/ref/d"] = "dir", ["/data"] = "dir", ["/data/node"] = "dir",
+        ["/ref"] = "dir", ["/ref/a.txt"] = "file", ["/ref/d"] = "dir", ["/data"] = "dir", ["/data/node"] = "dir", ["/data/node/ws"] = "dir",
     };
 
     private static string Plan(IReadOnlyList<ResolvedRule> allow, IReadOnlyList<ResolvedRule> deny, bool network = false,
@@ -69,6 +69,9 @@ public sealed class BashSandboxPlanTests
     public void The_nodes_data_folder_is_hidden_when_a_scope_contains_it()
     {
         Assert.Contains("--tmpfs /data/node", Plan([new("/data", Permission.Write, true)], [], hidden: ["/data/node"], cwd: "/data"));
+        // a Worker's own folder inside the node's folder is still its scope
+        var plan = Plan([new("/data", Permission.Write, true), new("/data/node/ws", Permission.Write, true)], [], hidden: ["/data/node"], cwd: "/data");
+        Assert.True(plan.IndexOf("--tmpfs /data/node", StringComparison.Ordinal) < plan.IndexOf("--bind /data/node/ws", StringComparison.Ordinal), plan);
         Assert.DoesNotContain("/data/node", Plan([new("/ws", Permission.Write, true)], [], hidden: ["/data/node"]));
     }
 
