@@ -43,7 +43,7 @@ public sealed class ScopedToolsBlackBoxTests(ServerFixture fixture) : IClassFixt
         var snapshot = await client.AttachAsync("scoped", new CreateSpec(ManifestToml: manifest));
         Assert.Equal(["Bash", "Edit", "Glob", "Grep", "Read", "Write"], snapshot.Greeting.Tools);
         Assert.Equal(ws, snapshot.Greeting.Cwd);
-        Assert.Equal("Writable:\n  - " + Path.Combine(ws, "proj"), snapshot.Greeting.ScopeSummary);
+        Assert.Equal("Writable:\n  - " + Path.Combine(ws, "proj") + "\nBash: sandboxed (bubblewrap, network off)", snapshot.Greeting.ScopeSummary);
 
         await client.SendAsync(new RunMethod([new TextSegment("look at "), new FileRefSegment("proj/hello.txt")]));
         var events = await client.CollectUntilAsync(e => e is RunEndEvent or ErrorEvent, Timeout);

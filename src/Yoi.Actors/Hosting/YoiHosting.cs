@@ -36,6 +36,7 @@ public static class YoiHosting
     public static AkkaConfigurationBuilder AddYoiNode(this AkkaConfigurationBuilder builder, YoiNodeOptions options, WorkerRuntime? runtime = null)
     {
         Directory.CreateDirectory(options.Home);
+        Yoi.Actors.Tools.BashSandbox.HideFromSandboxes(options.Home); // its journal and endpoint socket stay out of every Bash sandbox
         var rt = (runtime ?? WorkerRuntime.Default) with { SnapshotEvery = options.SnapshotEvery };
         var journal = JournalConfig.From(options);
         journal.Prepare();

@@ -237,7 +237,8 @@ public static partial class ManifestLoader
             Permissions: PermissionsOf(Table(root, "permissions")),
             McpServers: McpOf(Table(root, "mcp")),
             Workers: workers,
-            Compaction: CompactionOf(Table(root, "compaction"), (ulong?)ctx ?? WorkerManifest.DefaultContextWindow));
+            Compaction: CompactionOf(Table(root, "compaction"), (ulong?)ctx ?? WorkerManifest.DefaultContextWindow),
+            Tools: ToolsOf(Table(root, "tools")));
     }
 
     /// <summary>`[feature.workers]` enabled, max_depth (default 3), max_children (default 8).</summary>

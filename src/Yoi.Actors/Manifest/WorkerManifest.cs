@@ -68,7 +68,8 @@ public sealed record WorkerManifest(
     PermissionsSection? Permissions = null,
     IReadOnlyList<McpServerConfig>? McpServers = null,
     WorkersFeature? Workers = null,
-    CompactionSection? Compaction = null)
+    CompactionSection? Compaction = null,
+    ToolsSection? Tools = null)
 {
     public const ulong DefaultContextWindow = 200_000;
 

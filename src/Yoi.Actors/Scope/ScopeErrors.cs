@@ -40,6 +40,10 @@ public static class ScopeErrors
 
     public static ToolException Io(string logical) => new(ToolErrorKind.ExecutionFailed, $"I/O operation failed for {logical}");
 
+    /// <summary>The checked path kept changing under the tool (a folder on it became a symlink).</summary>
+    public static ToolException Changed(string logical) => new(ToolErrorKind.ExecutionFailed,
+        $"{logical} changed while it was being used (a folder on the way was replaced by a symlink); nothing was read or written through it");
+
     public static ToolException NotRead(string logical) => new(ToolErrorKind.InvalidArgument,
         $"file has not been read in this session; read it first: {logical}");
 

@@ -15,6 +15,12 @@ public sealed class ScopePolicy
         _deny = Resolve(scope.Deny.Concat(extraDeny ?? []));
     }
 
+    /// <summary>The allow rules with resolved targets (unresolvable ones dropped), e.g. for the Bash sandbox's mounts.</summary>
+    public IReadOnlyList<ResolvedRule> AllowRules => _allow.Select(r => new ResolvedRule(r.Target, r.Permission, r.Recursive)).ToList();
+
+    /// <summary>The deny rules (manifest denies and loaned write rules) with resolved targets.</summary>
+    public IReadOnlyList<ResolvedRule> DenyRules => _deny.Select(r => new ResolvedRule(r.Target, r.Permission, r.Recursive)).ToList();
+
     private static (string, Permission, bool)[] Resolve(IEnumerable<ScopeRule> rules) => rules
         .Select(r => (Target: PathResolution.Resolve(r.Target), r.Permission, r.Recursive))
         .Where(r => r.Target is not null)

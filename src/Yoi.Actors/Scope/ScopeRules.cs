@@ -39,3 +39,6 @@ public sealed class NoWriteLoans : IWriteLoans
     public bool AnyWriteLoan => false;
     public IReadOnlyList<ScopeRule> LoanedWriteRules => [];
 }
+
+/// <summary>A scope rule with its target resolved (§4.2).</summary>
+public sealed record ResolvedRule(string Target, Permission Permission, bool Recursive);

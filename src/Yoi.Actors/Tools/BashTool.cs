@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Yoi.Actors.Engine;
+using Yoi.Actors.Manifest;
 using Yoi.Actors.Scope;
 
 namespace Yoi.Actors.Tools;
@@ -9,10 +10,17 @@ namespace Yoi.Actors.Tools;
 /// <summary>Bash (reference-engine §8.3, reference-delegation §7 "later variant"): `bash -c` in the Worker's cwd with
 /// stdin at null; timeout in seconds (default 120, clamped to [1, 600]); the content is the tail of stdout then
 /// stderr within 12 KiB (stderr gets at most half), prefixed with the truncation header when output was dropped.
-/// Not a sandbox: no path checks, only the permission policy — but refused while a child holds a write loan.
-/// The whole process tree is killed on timeout or cancellation.</summary>
-public sealed class BashTool(Workspace workspace) : ITool
+/// No path checks, only the permission policy — but refused while a child holds a write loan. Where bubblewrap is
+/// available (`[tools.bash] sandbox`, <see cref="BashSandbox"/>) the shell runs inside it and sees only the Worker's
+/// scope (a child's narrower scope for a child); the model's API-key variable and YOI_TOKEN are removed from its
+/// environment there. The whole process tree is killed on timeout or cancellation.</summary>
+public sealed class BashTool(Workspace workspace, BashSection? config = null, IReadOnlyList<string>? unsetEnv = null) : ITool
 {
+    private readonly Lazy<SandboxDecision> _sandbox = new(() => BashSandbox.Decide(config));
+
+    /// <summary>Which confinement applies (decided once: bwrap is probed at first use).</summary>
+    public SandboxDecision Sandbox => _sandbox.Value;
+
     public const int Budget = 12 * 1024;
     public const int DefaultTimeoutSeconds = 120;
     public const string TruncatedHeader = "[showing bounded WorkdirSession command output; additional output was truncated]\n";
@@ -36,8 +44,10 @@ public sealed class BashTool(Workspace workspace) : ITool
         var command = Args.String(input, "command");
         var timeout = ClampTimeout(Args.OptInt(input, "timeout"));
         if (workspace.Loans.AnyWriteLoan) throw ScopeErrors.WriteLoanHeld();
+        var sandbox = Sandbox;
+        if (sandbox.Refusal is { } refusal) throw new ToolException(ToolErrorKind.ExecutionFailed, refusal);
 
-        var psi = new ProcessStartInfo("bash")
+        var psi = new ProcessStartInfo(sandbox.Bwrap ?? "bash")
         {
             WorkingDirectory = workspace.Cwd,
             RedirectStandardInput = true,
@@ -45,6 +55,15 @@ public sealed class BashTool(Workspace workspace) : ITool
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (sandbox.Bwrap is not null)
+        {
+            var policy = workspace.Policy(); // as of now: loaned write rules are read-only inside too
+            foreach (var a in BashSandbox.Arguments(policy.AllowRules, policy.DenyRules, workspace.Cwd, sandbox.Network,
+                         BashSandbox.Hidden, BashSandbox.RealHost.Instance))
+                psi.ArgumentList.Add(a);
+            foreach (var name in unsetEnv ?? []) { psi.ArgumentList.Add("--unsetenv"); psi.ArgumentList.Add(name); }
+            foreach (var a in new[] { "--setenv", "HOME", "/tmp", "--", "bash" }) psi.ArgumentList.Add(a);
+        }
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add(Wrapper);
         psi.ArgumentList.Add("bash");

@@ -27,7 +27,7 @@ public static class BuiltinTools
             {
                 tools.Add(new WriteTool(workspace, tracker));
                 tools.Add(new EditTool(workspace, tracker));
-                tools.Add(new BashTool(workspace));
+                tools.Add(new BashTool(workspace, manifest.Tools?.Bash, SecretEnv(manifest)));
             }
         }
         if (manifest.McpServers is { Count: > 0 } servers)
@@ -39,6 +39,18 @@ public static class BuiltinTools
         return tools;
     }
 
-    /// <summary>The greeting's `scope_summary`.</summary>
-    public static string ScopeSummary(WorkerManifest manifest) => manifest.Scope is { } s ? Workspace.Summary(s) : "";
+    /// <summary>Environment variables a sandboxed Bash never sees: the model's API key and the node's client token.</summary>
+    public static IReadOnlyList<string> SecretEnv(WorkerManifest manifest) =>
+        new[] { manifest.Model.ApiKeyEnv, "YOI_TOKEN" }.OfType<string>().Distinct().ToList();
+
+    /// <summary>The greeting's `scope_summary`; with Bash, a last line says which sandbox applies
+    /// (spec README "beyond the reference" 12).</summary>
+    public static string ScopeSummary(WorkerManifest manifest)
+    {
+        if (manifest.Scope is not { IsEmpty: false } s) return manifest.Scope is { } empty ? Workspace.Summary(empty) : "";
+        var summary = Workspace.Summary(s);
+        if (s.Allow.Any(r => r.Permission == Permission.Write))
+            summary += (summary.Length > 0 ? "\n" : "") + BashSandbox.Decide(manifest.Tools?.Bash).Describe();
+        return summary;
+    }
 }

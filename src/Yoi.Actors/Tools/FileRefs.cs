@@ -42,28 +42,25 @@ public static class FileRefs
         var logical = Path.GetRelativePath(workspace.Root, full).Replace('\\', '/');
         if (logical == ".") logical = "";
         if (logical.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(logical)) throw ScopeErrors.Outside(path);
-        var checkedPath = workspace.Check(logical, Permission.Read);
-        if (!checkedPath.Exists) throw ScopeErrors.NotFound(path);
-        if (checkedPath.IsDirectory)
+        // Checked and used through the same symlink-free open (ScopedIo), again if the path changed in between.
+        var (dirEntries, bytes, total) = Guarded.Run(path, () =>
         {
-            var policy = workspace.Policy();
-            var entries = new DirectoryInfo(checkedPath.Real).EnumerateFileSystemInfos()
-                .Where(e => policy.PermissionAtCanonical(PathResolution.Join(checkedPath.Real, e.Name)) != Access.None)
-                .Select(e => e is DirectoryInfo ? e.Name + "/" : e.Name)
-                .Order(StringComparer.Ordinal)
-                .ToList();
-            return new FileAttachmentSystemItem(path, $"[Dir: {path}]\n" + string.Join("\n", entries));
-        }
-        byte[] bytes;
-        long total;
-        try
-        {
-            using var fs = File.OpenRead(checkedPath.Real);
-            total = fs.Length;
-            bytes = new byte[(int)Math.Min(total, maxBytes + 4L)];
-            fs.ReadExactly(bytes);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw ScopeErrors.Io(path); }
+            var checkedPath = workspace.Check(logical, Permission.Read);
+            if (!checkedPath.Exists) throw ScopeErrors.NotFound(path);
+            if (checkedPath.IsDirectory)
+            {
+                var policy = workspace.Policy();
+                var entries = ScopedIo.ListDirectory(checkedPath.Real)
+                    .Where(e => policy.PermissionAtCanonical(PathResolution.Join(checkedPath.Real, e.Name)) != Access.None)
+                    .Select(e => e.IsDirectory ? e.Name + "/" : e.Name)
+                    .Order(StringComparer.Ordinal)
+                    .ToList();
+                return (entries, Array.Empty<byte>(), 0L);
+            }
+            var (read, length) = ScopedIo.ReadFile(checkedPath.Real, maxBytes + 4L);
+            return ((List<string>?)null, read, length);
+        });
+        if (dirEntries is not null) return new FileAttachmentSystemItem(path, $"[Dir: {path}]\n" + string.Join("\n", dirEntries));
         var body = total <= maxBytes
             ? Encoding.UTF8.GetString(bytes)
             : FileOps.CutUtf8(Encoding.UTF8.GetString(bytes), maxBytes) + $"\n[… truncated, {total} bytes total]";

@@ -30,16 +30,18 @@ public sealed class ReadTool(Workspace workspace, FileTracker tracker) : ITool
 
     public Task<ToolOutput> ExecuteAsync(JsonElement input, ToolCallContext context, CancellationToken ct)
     {
-        var path = workspace.CheckReadFile(Args.String(input, "file_path"));
+        var logical = Args.String(input, "file_path");
         var offset = Args.OptInt(input, "offset") ?? 0;
         if (offset < 0) throw Args.Bad("`offset` must be ≥ 0");
         var limit = Args.OptInt(input, "limit") ?? DefaultLimit;
         if (limit < 1) throw Args.Bad("`limit` must be ≥ 1");
 
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path.Real); }
-        catch (FileNotFoundException) { throw ScopeErrors.NotFound(path.Logical); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw ScopeErrors.Io(path.Logical); }
+        // Checked and read through the same symlink-free open (ScopedIo), again if the path changed in between.
+        var (path, bytes) = Guarded.Run(logical, () =>
+        {
+            var p = workspace.CheckReadFile(logical);
+            return (p, ScopedIo.ReadFile(p.Real).Bytes);
+        });
         tracker.Record(path.Real, bytes, path.Logical);
 
         var lines = FileOps.Lines(Encoding.UTF8.GetString(bytes));
@@ -89,25 +91,23 @@ public sealed class WriteTool(Workspace workspace, FileTracker tracker) : ITool
     {
         var logical = Args.String(input, "file_path");
         var content = Args.String(input, "content");
-        var path = workspace.CheckWriteFile(logical);
-        using var _ = await tracker.LockAsync(path.Real, ct).ConfigureAwait(false);
         var bytes = Encoding.UTF8.GetBytes(content);
-        try
+        return await Guarded.RunAsync(logical, async () =>
         {
-            if (path.Exists)
+            var path = workspace.CheckWriteFile(logical);
+            using var _ = await tracker.LockAsync(path.Real, ct).ConfigureAwait(false);
+            // The current content is read through the directory handle the temp file is created in (ScopedIo.Replace).
+            var previous = ScopedIo.Replace(path.Real, current =>
             {
-                var current = await File.ReadAllBytesAsync(path.Real, ct).ConfigureAwait(false);
-                tracker.Verify(path.Real, current, path.Logical);
-                FileOps.WriteAtomic(path.Real, bytes);
-                tracker.Changed(path.Real, bytes, path.Logical, FileOps.LineCount(content), FileOps.LineCount(Encoding.UTF8.GetString(current)));
-                return new ToolOutput($"Overwrote {path.Logical} ({bytes.Length} bytes)");
-            }
-            Directory.CreateDirectory(Path.GetDirectoryName(path.Real)!);
-            FileOps.WriteAtomic(path.Real, bytes);
-            tracker.Changed(path.Real, bytes, path.Logical, FileOps.LineCount(content), 0);
-            return new ToolOutput($"Created {path.Logical} ({bytes.Length} bytes)");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw ScopeErrors.Io(path.Logical); }
+                if (current is not null) tracker.Verify(path.Real, current, path.Logical);
+                return bytes;
+            }, createParents: true);
+            tracker.Changed(path.Real, bytes, path.Logical, FileOps.LineCount(content),
+                previous is null ? 0 : FileOps.LineCount(Encoding.UTF8.GetString(previous)));
+            return previous is null
+                ? new ToolOutput($"Created {path.Logical} ({bytes.Length} bytes)")
+                : new ToolOutput($"Overwrote {path.Logical} ({bytes.Length} bytes)");
+        }).ConfigureAwait(false);
     }
 }
 
@@ -133,26 +133,29 @@ public sealed class EditTool(Workspace workspace, FileTracker tracker) : ITool
         var all = Args.OptBool(input, "replace_all") ?? false;
         if (oldString.Length == 0) throw Args.Bad("old_string must not be empty");
         if (oldString == newString) throw Args.Bad("old_string and new_string are identical");
-        var path = workspace.CheckWriteFile(logical);
-        if (!path.Exists) throw ScopeErrors.NotFound(path.Logical);
-        using var _ = await tracker.LockAsync(path.Real, ct).ConfigureAwait(false);
-        try
+        return await Guarded.RunAsync(logical, async () =>
         {
-            var current = await File.ReadAllBytesAsync(path.Real, ct).ConfigureAwait(false);
-            tracker.Verify(path.Real, current, path.Logical);
-            var text = FileOps.DecodeUtf8(current) ?? throw Args.Bad($"file is not valid UTF-8: {path.Logical}");
-            var count = Count(text, oldString);
-            if (count == 0) throw Args.Bad($"old_string was not found in {path.Logical}");
-            if (count > 1 && !all) throw Args.Bad($"old_string matched {count} times in {path.Logical}; set replace_all or give a longer, unique old_string");
-            var updated = all ? text.Replace(oldString, newString, StringComparison.Ordinal) : ReplaceFirst(text, oldString, newString);
-            var bytes = Encoding.UTF8.GetBytes(updated);
-            FileOps.WriteAtomic(path.Real, bytes);
-            var replaced = all ? count : 1;
+            var path = workspace.CheckWriteFile(logical);
+            if (!path.Exists) throw ScopeErrors.NotFound(path.Logical);
+            using var _ = await tracker.LockAsync(path.Real, ct).ConfigureAwait(false);
+            var replaced = 0;
+            byte[] bytes = [];
+            ScopedIo.Replace(path.Real, current =>
+            {
+                if (current is null) throw ScopeErrors.NotFound(path.Logical);
+                tracker.Verify(path.Real, current, path.Logical);
+                var text = FileOps.DecodeUtf8(current) ?? throw Args.Bad($"file is not valid UTF-8: {path.Logical}");
+                var count = Count(text, oldString);
+                if (count == 0) throw Args.Bad($"old_string was not found in {path.Logical}");
+                if (count > 1 && !all) throw Args.Bad($"old_string matched {count} times in {path.Logical}; set replace_all or give a longer, unique old_string");
+                var updated = all ? text.Replace(oldString, newString, StringComparison.Ordinal) : ReplaceFirst(text, oldString, newString);
+                replaced = all ? count : 1;
+                return bytes = Encoding.UTF8.GetBytes(updated);
+            }, createParents: false);
             tracker.Changed(path.Real, bytes, path.Logical, replaced * FileOps.LineCount(newString), replaced * FileOps.LineCount(oldString));
             var preview = string.Join("\n", FileOps.Lines(newString).Take(4).Select((l, i) => FileOps.Numbered(i + 1, l)));
             return new ToolOutput($"Edited {path.Logical} ({replaced} replacement{(replaced == 1 ? "" : "s")})", preview.Length == 0 ? null : preview);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw ScopeErrors.Io(path.Logical); }
+        }).ConfigureAwait(false);
     }
 
     private static int Count(string text, string s)

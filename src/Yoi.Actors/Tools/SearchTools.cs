@@ -27,19 +27,24 @@ public sealed class GlobTool(Workspace workspace) : ITool
     {
         var pattern = Args.String(input, "pattern");
         if (pattern.Length == 0) throw Args.Bad("`pattern` must not be empty");
-        var basePath = workspace.CheckSearchBase(Args.OptString(input, "path"), Name);
-        if (!basePath.IsDirectory) throw ScopeErrors.NotADirectory(basePath.Logical);
         var regex = GlobPattern.ToRegex(pattern.TrimStart('/'));
         var byName = !pattern.Contains('/');
+        var pathArg = Args.OptString(input, "path");
         var policy = workspace.Policy();
-        var matches = new List<string>();
-        var total = 0;
-        foreach (var (rel, real) in SearchWalk.Files(basePath.Real, policy, includeHidden: true, ct))
+        var (matches, total) = Guarded.Run(pathArg, () =>
         {
-            if (!regex.IsMatch(rel) && !(byName && regex.IsMatch(Path.GetFileName(rel)))) continue;
-            total++;
-            matches.Add(workspace.ToLogical(real));
-        }
+            var basePath = workspace.CheckSearchBase(pathArg, Name);
+            if (!basePath.IsDirectory) throw ScopeErrors.NotADirectory(basePath.Logical);
+            var found = new List<string>();
+            var n = 0;
+            foreach (var f in SearchWalk.Files(basePath.Real, policy, includeHidden: true, ct))
+            {
+                if (!regex.IsMatch(f.Rel) && !(byName && regex.IsMatch(Path.GetFileName(f.Rel)))) continue;
+                n++;
+                found.Add(workspace.ToLogical(f.Real));
+            }
+            return (found, n);
+        });
         if (total == 0) return Task.FromResult(new ToolOutput($"No files found matching `{pattern}`"));
         matches.Sort(StringComparer.Ordinal);
         if (total > MaxResults)
@@ -110,36 +115,51 @@ public sealed class GrepTool(Workspace workspace) : ITool
         if (Args.OptString(input, "type") is { Length: > 0 } type)
             extensions = Types.TryGetValue(type, out var exts) ? exts : ["." + type.TrimStart('.')];
 
-        var basePath = workspace.CheckSearchBase(Args.OptString(input, "path"), Name);
+        var pathArg = Args.OptString(input, "path");
         var policy = workspace.Policy();
-        IEnumerable<(string Rel, string Real)> files = basePath.IsDirectory
-            ? SearchWalk.Files(basePath.Real, policy, includeHidden: false, ct)
-            : [(Path.GetFileName(basePath.Real), basePath.Real)];
+        // Each file is read through its folder's handle while the walk is there; results are ordered afterwards.
+        var perFile = Guarded.Run(pathArg, () =>
+        {
+            var basePath = workspace.CheckSearchBase(pathArg, Name);
+            IEnumerable<WalkFile> files = basePath.IsDirectory
+                ? SearchWalk.Files(basePath.Real, policy, includeHidden: false, ct)
+                : [new WalkFile(Path.GetFileName(basePath.Real), basePath.Real, max => ScopedIo.ReadFile(basePath.Real, max).Bytes)];
+            var found = new List<(string Logical, int Lines, List<string> Output)>();
+            foreach (var f in files)
+            {
+                ct.ThrowIfCancellationRequested();
+                var rel = f.Rel;
+                if (glob is { } gl && !gl.Item1.IsMatch(rel) && !(gl.Item2 && gl.Item1.IsMatch(Path.GetFileName(rel)))) continue;
+                if (extensions is not null && !extensions.Any(e => rel.EndsWith(e, StringComparison.OrdinalIgnoreCase))) continue;
+                byte[]? bytes;
+                try { bytes = f.Read(long.MaxValue); }
+                catch (IOException e) when (basePath.IsDirectory || e is not SafeFsException { Changed: true }) { continue; }
+                if (bytes is null) continue;
+                if (Array.IndexOf(bytes, (byte)0, 0, Math.Min(bytes.Length, 8192)) >= 0) continue; // binary
+                var text = Encoding.UTF8.GetString(bytes);
+                var lines = FileOps.Lines(text);
+                var matched = MatchedLines(regex, text, lines, multiline);
+                if (matched.Count == 0) continue;
+                var logical = workspace.ToLogical(f.Real);
+                var output = mode switch
+                {
+                    "files_with_matches" => [logical],
+                    "count" => [$"{logical}:{matched.Count}"],
+                    _ => ContentLines(logical, lines, matched, before, after).ToList(),
+                };
+                found.Add((logical, matched.Count, output));
+            }
+            return found;
+        });
 
         var output = new List<string>();
         var fileCount = 0;
         var lineCount = 0;
-        foreach (var (rel, real) in files.OrderBy(f => workspace.ToLogical(f.Real), StringComparer.Ordinal))
+        foreach (var (_, lines, lines2) in perFile.OrderBy(f => f.Logical, StringComparer.Ordinal))
         {
-            ct.ThrowIfCancellationRequested();
-            if (glob is { } gl && !gl.Item1.IsMatch(rel) && !(gl.Item2 && gl.Item1.IsMatch(Path.GetFileName(rel)))) continue;
-            if (extensions is not null && !extensions.Any(e => rel.EndsWith(e, StringComparison.OrdinalIgnoreCase))) continue;
-            byte[] bytes;
-            try { bytes = File.ReadAllBytes(real); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
-            if (Array.IndexOf(bytes, (byte)0, 0, Math.Min(bytes.Length, 8192)) >= 0) continue; // binary
-            var text = Encoding.UTF8.GetString(bytes);
-            var lines = FileOps.Lines(text);
-            var matched = MatchedLines(regex, text, lines, multiline);
-            if (matched.Count == 0) continue;
-            var logical = workspace.ToLogical(real);
             fileCount++;
-            lineCount += matched.Count;
-            switch (mode)
-            {
-                case "files_with_matches": output.Add(logical); break;
-                case "count": output.Add($"{logical}:{matched.Count}"); break;
-                default: output.AddRange(ContentLines(logical, lines, matched, before, after)); break;
-            }
+            lineCount += lines;
+            output.AddRange(lines2);
         }
 
         if (fileCount == 0)

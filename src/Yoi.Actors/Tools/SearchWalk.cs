@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Microsoft.Win32.SafeHandles;
 using Yoi.Actors.Scope;
 
 namespace Yoi.Actors.Tools;
@@ -44,22 +45,20 @@ public static class GlobPattern
 }
 
 /// <summary>A minimal gitignore: per-folder `.gitignore` / `.ignore` files, `#` comments, `!` negation, trailing
-/// `/` for folders only, patterns with a `/` anchored at their file's folder, others matching a name at any depth.</summary>
+/// `/` for folders only, patterns with a `/` anchored at their file's folder, others matching a name at any depth.
+/// The files are read through the walked folder's handle (a symlinked ignore file is skipped).</summary>
 internal sealed class IgnoreRules
 {
     private readonly List<(string BaseRel, Regex Regex, bool Negate, bool DirOnly)> _rules = [];
 
-    public IgnoreRules With(string dirReal, string dirRel)
+    public IgnoreRules With(SafeFileHandle dir, string dirRel)
     {
         var next = new IgnoreRules();
         next._rules.AddRange(_rules);
         foreach (var file in new[] { ".gitignore", ".ignore" })
         {
-            var path = Path.Combine(dirReal, file);
-            if (!File.Exists(path) || PathResolution.IsSymlink(path)) continue;
-            string[] lines;
-            try { lines = File.ReadAllLines(path); } catch (IOException) { continue; } catch (UnauthorizedAccessException) { continue; }
-            foreach (var raw in lines)
+            if (ScopedIo.ReadAt(dir, file, 1024 * 1024) is not { } bytes) continue;
+            foreach (var raw in Encoding.UTF8.GetString(bytes).Split('\n'))
             {
                 var line = raw.TrimEnd();
                 if (line.Length == 0 || line.StartsWith('#')) continue;
@@ -93,36 +92,68 @@ internal sealed class IgnoreRules
     }
 }
 
-/// <summary>Walks a canonical base folder for Glob/Grep without following links: yields readable regular files
-/// (path relative to the base, real path), skipping `.git`, ignored entries and (optionally) hidden ones.</summary>
+/// <summary>A file found by <see cref="SearchWalk"/>; <see cref="Read"/> opens it through its folder's handle and is
+/// valid only until the walk moves on.</summary>
+internal sealed record WalkFile(string Rel, string Real, Func<long, byte[]?> Read);
+
+/// <summary>Walks a canonical base folder for Glob/Grep through directory handles, never following a link (a symlink
+/// entry is skipped; a folder swapped for a symlink after listing fails its O_NOFOLLOW open and is skipped): yields
+/// readable regular files (path relative to the base, real path), skipping `.git`, ignored entries and (optionally)
+/// hidden ones. Folders are visited depth-first, each folder's files before its subfolders, by name.</summary>
 internal static class SearchWalk
 {
-    public static IEnumerable<(string Rel, string Real)> Files(string baseReal, ScopePolicy policy, bool includeHidden, CancellationToken ct)
+    private const byte DtDir = 4, DtReg = 8, DtLnk = 10, DtUnknown = 0;
+
+    /// <summary>Throws <see cref="SafeFsException"/> when the base itself cannot be opened (e.g. it changed).</summary>
+    public static IEnumerable<WalkFile> Files(string baseReal, ScopePolicy policy, bool includeHidden, CancellationToken ct)
     {
-        var stack = new Stack<(string Real, string Rel, IgnoreRules Rules)>();
-        stack.Push((baseReal, "", new IgnoreRules().With(baseReal, "")));
-        while (stack.Count > 0)
+        var root = SafeFs.Open(baseReal, directory: true);
+        return Walk(root, baseReal, "", null, policy, includeHidden, ct);
+    }
+
+    private static IEnumerable<WalkFile> Walk(SafeFileHandle dir, string real, string rel, IgnoreRules? parentRules,
+        ScopePolicy policy, bool includeHidden, CancellationToken ct)
+    {
+        using (dir)
         {
             ct.ThrowIfCancellationRequested();
-            var (dir, rel, rules) = stack.Pop();
-            IEnumerable<FileSystemInfo> entries;
-            try { entries = new DirectoryInfo(dir).EnumerateFileSystemInfos().OrderBy(e => e.Name, StringComparer.Ordinal).ToList(); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
-            var subdirs = new List<(string, string, IgnoreRules)>();
-            foreach (var entry in entries)
+            var rules = (parentRules ?? new IgnoreRules()).With(dir, rel);
+            List<(string Name, byte Type)> entries;
+            try { entries = SafeFs.List(dir); }
+            catch (IOException) { yield break; }
+            entries.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+            var subdirs = new List<string>();
+            foreach (var (name, dtype) in entries)
             {
-                var name = entry.Name;
-                var entryRel = rel.Length == 0 ? name : rel + "/" + name;
-                if (entry.LinkTarget is not null) continue; // never follow links
+                var type = dtype;
+                if (type == DtUnknown)
+                {
+                    var st = SafeFs.StatAt(dir, name);
+                    type = st is null ? DtUnknown : st.Value.IsSymlink ? DtLnk : st.Value.IsDirectory ? DtDir : st.Value.IsRegular ? DtReg : (byte)1;
+                }
+                if (type is DtLnk or DtUnknown) continue; // never follow links
                 if (!includeHidden && name.StartsWith('.')) continue;
-                var isDir = entry is DirectoryInfo;
+                var isDir = type == DtDir;
                 if (isDir && name == ".git") continue;
+                var entryRel = rel.Length == 0 ? name : rel + "/" + name;
                 if (rules.Ignored(entryRel, isDir)) continue;
-                var real = PathResolution.Join(dir, name);
-                if (isDir) subdirs.Add((real, entryRel, rules.With(real, entryRel)));
-                else if (policy.PermissionAtCanonical(real) != Access.None) yield return (entryRel, real);
+                if (isDir) subdirs.Add(name);
+                else if (type == DtReg)
+                {
+                    var entryReal = PathResolution.Join(real, name);
+                    if (policy.PermissionAtCanonical(entryReal) == Access.None) continue;
+                    var n = name;
+                    yield return new WalkFile(entryRel, entryReal, max => ScopedIo.ReadAt(dir, n, max));
+                }
             }
-            for (var i = subdirs.Count - 1; i >= 0; i--) stack.Push(subdirs[i]);
+            foreach (var name in subdirs)
+            {
+                SafeFileHandle child;
+                try { child = SafeFs.OpenDirectoryAt(dir, name); }
+                catch (IOException) { continue; } // gone, or a symlink now
+                foreach (var f in Walk(child, PathResolution.Join(real, name), rel.Length == 0 ? name : rel + "/" + name, rules, policy, includeHidden, ct))
+                    yield return f;
+            }
         }
     }
 }

@@ -113,33 +113,52 @@ public sealed class FileTracker
     }
 }
 
+/// <summary>Check-then-use of a scoped path (spec README "beyond the reference" 11): the attempt checks the path and
+/// uses it through <see cref="ScopedIo"/>; when the path changed between the two (a folder became a symlink, so the
+/// symlink-free open failed) the whole attempt runs again, at most <see cref="Attempts"/> times. I/O failures become
+/// the catalogue's messages, which never name a link target.</summary>
+internal static class Guarded
+{
+    public const int Attempts = 3;
+
+    public static T Run<T>(string? logical, Func<T> attempt)
+    {
+        for (var i = 1; ; i++)
+        {
+            try { return attempt(); }
+            catch (SafeFsException e) when (e.Changed && i < Attempts) { }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw Map(e, logical); }
+        }
+    }
+
+    public static async Task<T> RunAsync<T>(string? logical, Func<Task<T>> attempt)
+    {
+        for (var i = 1; ; i++)
+        {
+            try { return await attempt().ConfigureAwait(false); }
+            catch (SafeFsException e) when (e.Changed && i < Attempts) { }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw Map(e, logical); }
+        }
+    }
+
+    private static ToolException Map(Exception e, string? logical)
+    {
+        string shown;
+        try { shown = Workspace.NormalizeLogical(logical) is { Length: > 0 } n ? n : "."; }
+        catch (ToolException) { shown = logical ?? "."; }
+        return e switch
+        {
+            SafeFsException { NotFound: true } => ScopeErrors.NotFound(shown),
+            SafeFsException { Changed: true } => ScopeErrors.Changed(shown),
+            SafeFsException { Errno: 21 } => ScopeErrors.IsDirectory(shown),
+            _ => ScopeErrors.Io(shown),
+        };
+    }
+}
+
 internal static class FileOps
 {
     private static readonly UTF8Encoding StrictUtf8 = new(false, true);
-
-    /// <summary>Writes via a temporary file in the same folder, then renames it over the target (keeping the
-    /// target's mode when it existed).</summary>
-    public static void WriteAtomic(string path, byte[] content)
-    {
-        var dir = Path.GetDirectoryName(path)!;
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.yoi-{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            {
-                fs.Write(content);
-                fs.Flush(true);
-            }
-            if (!OperatingSystem.IsWindows() && File.Exists(path))
-                File.SetUnixFileMode(tmp, File.GetUnixFileMode(path));
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch { /* best effort */ }
-            throw;
-        }
-    }
 
     public static string? DecodeUtf8(byte[] bytes)
     {

@@ -33,7 +33,8 @@ public sealed class ManifestTests : IDisposable
         var m = ManifestLoader.LoadFile(_t.P("m/w.toml"));
         Assert.Equal([new ScopeRule(_t.P("m/repo"), Permission.Write)], m.Scope!.Allow);
         Assert.Equal([new ScopeRule(_t.P("m/repo/.env"), Permission.Read, false)], m.Scope.Deny);
-        Assert.Equal("Writable:\n  - " + _t.P("m/repo") + "\nDenied:\n  - " + _t.P("m/repo/.env") + " (non-recursive)", BuiltinTools.ScopeSummary(m));
+        Assert.Equal("Writable:\n  - " + _t.P("m/repo") + "\nDenied:\n  - " + _t.P("m/repo/.env") + " (non-recursive)\n"
+            + BashSandbox.Decide(null).Describe(), BuiltinTools.ScopeSummary(m)); // the last line: which Bash sandbox applies
         // Journaled as JSON and read back unchanged.
         var back = WorkerManifest.FromJson(JsonSerializer.SerializeToElement(m.ToJson()));
         Assert.Equal(m.Scope.Allow, back.Scope!.Allow);

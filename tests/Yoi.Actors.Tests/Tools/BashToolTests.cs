@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Yoi.Actors.Engine;
+using Yoi.Actors.Manifest;
 using Yoi.Actors.Scope;
 using Yoi.Actors.Tests.Scope;
 using Yoi.Actors.Tools;
@@ -84,33 +85,72 @@ public sealed class BashToolTests : IDisposable
         Assert.Equal(42, BashTool.ClampTimeout(42));
     }
 
-    [Fact]
-    public async Task Timeout_kills_the_process_tree_and_keeps_partial_output()
+    private BashTool Bash(bool sandboxed) => new(new Workspace(_ws, new ScopeConfig([Allow(_ws)], []), cwd: _t.P("ws/cwd")),
+        new BashSection(sandboxed ? BashSandboxMode.Required : BashSandboxMode.Off));
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Timeout_kills_the_process_tree_and_keeps_partial_output(bool sandboxed)
     {
-        var pidFile = _t.P("ws/pid");
+        var marker = Marker();
         var sw = Stopwatch.StartNew();
-        var o = await Run(_bash, new { command = $"echo started; sleep 300 & echo $! > {pidFile}; wait", timeout = 1 });
+        var o = await Run(Bash(sandboxed), new { command = $"echo started; sleep {marker} & wait", timeout = 1 });
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(15), sw.Elapsed.ToString());
         Assert.EndsWith("(timed out after 1s)", o.Summary);
         Assert.Contains("started", o.Content);
-        await AssertDeadAsync(int.Parse(File.ReadAllText(pidFile).Trim()));
+        await AssertNoneAliveAsync(marker);
     }
 
-    [Fact]
-    public async Task Cancellation_kills_the_process_tree()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Cancellation_kills_the_process_tree(bool sandboxed)
     {
-        var pidFile = _t.P("ws/pid2");
+        var marker = Marker();
+        var started = _t.P("ws/started-" + marker);
         using var cts = new CancellationTokenSource();
-        var run = Run(_bash, new { command = $"sleep 300 & echo $! > {pidFile}; wait" }, cts.Token);
+        // setsid: a detached grandchild is still inside the sandbox's PID namespace, or the killed process tree.
+        var run = Run(Bash(sandboxed), new { command = $"setsid sleep {marker} & touch {started}; wait" }, cts.Token);
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!File.Exists(pidFile) || File.ReadAllText(pidFile).Trim().Length == 0)
+        while (!File.Exists(started) || Alive(marker).Count == 0)
         {
             Assert.True(DateTime.UtcNow < deadline, "the command never started");
             await Task.Delay(20);
         }
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
-        await AssertDeadAsync(int.Parse(File.ReadAllText(pidFile).Trim()));
+        await AssertNoneAliveAsync(marker);
+    }
+
+    /// <summary>A unique sleep duration (GNU sleep takes fractions), so its processes can be found on the host.</summary>
+    private static string Marker() => "3000." + Random.Shared.Next(100_000, 999_999);
+
+    private static List<int> Alive(string marker)
+    {
+        var alive = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                if (!File.ReadAllText(dir + "/cmdline").Replace('\0', ' ').Contains(marker)) continue;
+                if (File.ReadAllText(dir + "/stat").Split(' ')[2] != "Z") alive.Add(pid);
+            }
+            catch (IOException) { }
+        }
+        return alive;
+    }
+
+    private static async Task AssertNoneAliveAsync(string marker)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Alive(marker).Count == 0) return;
+            await Task.Delay(50);
+        }
+        Assert.Fail($"processes {string.Join(",", Alive(marker))} are still alive");
     }
 
     [Fact]
@@ -122,16 +162,5 @@ public sealed class BashToolTests : IDisposable
         Assert.Equal(ToolErrorKind.InvalidArgument, e.Kind);
         Assert.Contains("command execution is denied while a child holds a write delegation", e.Message);
         Assert.False(File.Exists(_t.P("ws/sub/x")));
-    }
-
-    private static async Task AssertDeadAsync(int pid)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (!Directory.Exists($"/proc/{pid}") || File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2] == "Z") return;
-            await Task.Delay(50);
-        }
-        Assert.Fail($"process {pid} is still alive");
     }
 }
