@@ -114,7 +114,10 @@ serve.SetAction(async (parse, ct) =>
     {
         // The host's console lifetime handles SIGTERM / Ctrl-C and stops it (CoordinatedShutdown through host stop).
         await host.RunAsync(CancellationToken.None);
-        return 0;
+        // Downed / removed / could not join: non-zero (NodeExit), so a supervisor restarts the node.
+        var code = NodeExit.For(host);
+        if (code != NodeExit.Graceful) Console.Error.WriteLine($"yoi: node left the cluster involuntarily; exit {code}");
+        return code;
     }
     catch (Exception ex)
     {

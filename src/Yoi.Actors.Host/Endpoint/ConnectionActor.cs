@@ -8,7 +8,7 @@ namespace Yoi.Actors.Host.Endpoint;
 /// <summary>The actor side of one client connection. It is the <c>Client</c> the Worker talks to: events arrive
 /// as plain messages (Sender = the Worker) and are queued to the socket in arrival order. It watches the Worker
 /// once the snapshot arrived and closes the connection if the Worker terminates or says <c>shutdown</c>.</summary>
-public sealed class ConnectionActor : ReceiveActor
+public sealed partial class ConnectionActor : ReceiveActor
 {
     /// <summary>From the reader: attach (create when <c>ManifestToml</c> is set).</summary>
     public sealed record Attach(string WorkerName, string? ManifestToml, string? ManifestDir);
@@ -36,18 +36,19 @@ public sealed class ConnectionActor : ReceiveActor
         _connection = connection;
         _region = region;
 
-        Receive<Attach>(a =>
+        // Requests pass the membership gate: held while this node's membership is unconfirmed (ConnectionActor.Gate.cs).
+        Receive<Attach>(a => WhenGateOpen(() =>
         {
             if (_workerName is not null || _pendingName is not null) return; // the reader prevents this
             _pendingName = a.WorkerName;
             _region.Tell(new WorkerEnvelope(a.WorkerName, new AttachClient(Self, a.ManifestToml, a.ManifestDir)), Self);
-        });
+        }));
 
-        Receive<Inbound>(m =>
+        Receive<Inbound>(m => WhenGateOpen(() =>
         {
             if (_workerName is null) return;
             _region.Tell(new WorkerEnvelope(_workerName, new ClientMethod(m.Method, Self)), Self);
-        });
+        }));
 
         Receive<AttachRejected>(r =>
         {
@@ -91,6 +92,8 @@ public sealed class ConnectionActor : ReceiveActor
             _closing = true;
             _connection.CloseAfterFlush();
         });
+
+        Receive<GateCheck>(_ => ReleaseHeld());
 
         Receive<Disconnected>(_ =>
         {

@@ -1,39 +1,57 @@
 using System.Data.Common;
+using System.Diagnostics;
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Coordination;
 using Akka.Event;
-using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace Yoi.Actors.Hosting;
 
-/// <summary>An Akka.Coordination lease kept in the journal's own database (one row per lease name, an owner
-/// and an expiry renewed while held). The split-brain resolver's lease-majority strategy uses it so that a
-/// 2-node cluster survives the death of either node: whichever side can take the lease stays up.
-/// Keep-majority and keep-oldest cannot do that — with two members each side is "half" and, by their rules,
-/// the survivor downs itself when the lowest-address or oldest node is the one that died.</summary>
+/// <summary>An Akka.Coordination lease kept in the journal's own database (one row per lease name, an owner and an
+/// expiry). The split-brain resolver's lease-majority strategy uses it: whichever side takes it stays up.
+/// <list type="bullet">
+/// <item>Time is the database's: acquire/renew is one compare-and-set statement, `expires_at = now() + ttl` where the
+/// row is free, expired (`expires_at &lt; now()`) or already ours. No node's clock decides who holds it, so a node whose
+/// clock is off by minutes can neither steal a live lease nor keep an expired one.</item>
+/// <item>The holder's own belief (<see cref="CheckLease"/>) is measured on the monotonic clock from the moment the
+/// statement was *sent*: the database set the expiry later than that, so the holder stops believing first.</item>
+/// <item>The owner is this node's incarnation (address and uid), and the statement refuses an incarnation that the
+/// cluster removed (<c>yoi_node.removed_at</c>, recorded by every member that saw it downed): a node that comes back
+/// from a freeze or a partition after the others downed it cannot take the lease and down them in turn.</item>
+/// <item>One renewal at a time: a single loop, each renewal awaited before the next delay.</item>
+/// </list></summary>
 public sealed class SqlLease : Lease
 {
     private readonly ILoggingAdapter _log;
-    private readonly Func<DbConnection> _connect;
-    private readonly bool _postgres;
+    private readonly WriterFence _db;
+    private readonly ExtendedActorSystem _system;
     private readonly TimeSpan _ttl;
     private readonly TimeSpan _renewEvery;
     private readonly TimeSpan _timeout;
-    private Timer? _renewal;
-    private long _heldUntil; // unix ms; 0 when not held
+    private readonly object _gate = new();
+    private CancellationTokenSource? _renewal;
+    private long _validUntil; // Stopwatch timestamp; 0 when not held
     private Action<Exception>? _lost;
 
     public SqlLease(LeaseSettings settings, ExtendedActorSystem system) : base(settings)
     {
+        _system = system;
         _log = Logging.GetLogger(system, typeof(SqlLease));
         var config = settings.LeaseConfig;
-        var connectionString = config.GetString("connection-string");
-        _postgres = config.GetString("provider").StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase);
-        _connect = _postgres ? () => new NpgsqlConnection(connectionString) : () => new SqliteConnection(connectionString);
+        var postgres = config.GetString("provider").StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase);
+        _db = new WriterFence(postgres, config.GetString("connection-string"), "");
         _ttl = settings.TimeoutSettings.HeartbeatTimeout;
         _renewEvery = settings.TimeoutSettings.HeartbeatInterval;
         _timeout = settings.TimeoutSettings.OperationTimeout;
+    }
+
+    private (string Address, long Uid) Self
+    {
+        get
+        {
+            var self = Cluster.Get(_system).SelfUniqueAddress;
+            return (self.Address.ToString(), self.Uid);
+        }
     }
 
     public override Task<bool> Acquire() => Acquire(_ => { });
@@ -44,79 +62,112 @@ public sealed class SqlLease : Lease
         var acquired = await TryTakeAsync();
         if (acquired)
         {
-            _renewal ??= new Timer(_ => _ = RenewAsync(), null, _renewEvery, _renewEvery);
-            _log.Info("lease {0} acquired by {1}", Settings.LeaseName, Settings.OwnerName);
+            lock (_gate)
+            {
+                if (_renewal is null)
+                {
+                    _renewal = new CancellationTokenSource();
+                    _ = RenewLoopAsync(_renewal.Token);
+                }
+            }
+            _log.Info("lease {0} acquired by {1}", Settings.LeaseName, Owner);
         }
+        else _log.Info("lease {0} not acquired by {1} (held by another node, or this node was removed)", Settings.LeaseName, Owner);
         return acquired;
     }
 
     public override async Task<bool> Release()
     {
-        _renewal?.Dispose();
-        _renewal = null;
-        Interlocked.Exchange(ref _heldUntil, 0);
-        await ExecuteAsync("DELETE FROM yoi_lease WHERE name = @name AND owner = @owner", now: 0, until: 0);
+        StopRenewal();
+        using var cts = new CancellationTokenSource(_timeout);
+        await _db.EnsureTablesAsync(cts.Token);
+        await using var c = await _db.OpenAsync(cts.Token);
+        await WriterFence.ExecAsync(c, "DELETE FROM yoi_lease WHERE name = @name AND owner = @owner", cts.Token, null,
+            ("name", Settings.LeaseName), ("owner", Owner));
+        _log.Info("lease {0} released by {1}", Settings.LeaseName, Owner);
         return true;
     }
 
-    public override bool CheckLease() => Interlocked.Read(ref _heldUntil) > Now();
+    public override bool CheckLease() => Stopwatch.GetTimestamp() < Interlocked.Read(ref _validUntil);
 
-    private async Task RenewAsync()
+    private string Owner
     {
-        try
+        get
         {
-            if (!await TryTakeAsync()) throw new LeaseException($"lease {Settings.LeaseName} was taken by another owner");
-        }
-        catch (Exception e)
-        {
-            _renewal?.Dispose();
-            _renewal = null;
-            Interlocked.Exchange(ref _heldUntil, 0);
-            _log.Warning("lease {0} lost: {1}", Settings.LeaseName, e.Message);
-            _lost?.Invoke(e);
+            var (address, uid) = Self;
+            return $"{address}#{uid}";
         }
     }
 
-    /// <summary>Takes the row if it is free, expired or already ours; true when we hold it now.</summary>
+    private void StopRenewal()
+    {
+        lock (_gate)
+        {
+            _renewal?.Cancel();
+            _renewal = null;
+        }
+        Interlocked.Exchange(ref _validUntil, 0);
+    }
+
+    private async Task RenewLoopAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_renewEvery, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            Exception? failure = null;
+            try
+            {
+                if (!await TryTakeAsync()) failure = new LeaseException($"lease {Settings.LeaseName} was taken by another owner or this node was removed");
+            }
+            catch (Exception e)
+            {
+                // The database did not answer: keep trying while our belief lasts, give up when it ends.
+                if (!CheckLease()) failure = e;
+                else _log.Warning("lease {0}: renewal failed, retrying: {1}", Settings.LeaseName, e.Message);
+            }
+            if (failure is null || ct.IsCancellationRequested) continue;
+            StopRenewal();
+            _log.Warning("lease {0} lost by {1}: {2}", Settings.LeaseName, Owner, failure.Message);
+            _lost?.Invoke(failure);
+            return;
+        }
+    }
+
+    /// <summary>Takes or renews the row in one statement; true when we hold it now.</summary>
     private async Task<bool> TryTakeAsync()
     {
-        var now = Now();
-        var until = now + (long)_ttl.TotalMilliseconds;
-        var rows = await ExecuteAsync("""
-            INSERT INTO yoi_lease (name, owner, expires_at) VALUES (@name, @owner, @until)
-            ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-            WHERE yoi_lease.owner = excluded.owner OR yoi_lease.expires_at < @now
-            """, now, until);
-        if (rows == 1) Interlocked.Exchange(ref _heldUntil, until);
+        using var cts = new CancellationTokenSource(_timeout);
+        await _db.EnsureTablesAsync(cts.Token);
+        await using var c = await _db.OpenAsync(cts.Token);
+        var sent = Stopwatch.GetTimestamp();
+        var ttlMs = (long)_ttl.TotalMilliseconds;
+        var (address, uid) = Self;
+        var sql = _db.Postgres
+            ? """
+              INSERT INTO yoi_lease (name, owner, expires_at)
+              SELECT @name, @owner, now() + @ttl * interval '1 millisecond'
+              WHERE NOT EXISTS (SELECT 1 FROM yoi_node WHERE address = @address AND uid = @uid AND removed_at IS NOT NULL)
+              ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+              WHERE yoi_lease.owner = excluded.owner OR yoi_lease.expires_at < now()
+              """
+            : """
+              INSERT INTO yoi_lease (name, owner, expires_at)
+              SELECT @name, @owner, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) + @ttl
+              WHERE NOT EXISTS (SELECT 1 FROM yoi_node WHERE address = @address AND uid = @uid AND removed_at IS NOT NULL)
+              ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+              WHERE yoi_lease.owner = excluded.owner OR yoi_lease.expires_at < CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+              """;
+        var rows = await WriterFence.ExecAsync(c, sql, cts.Token, null,
+            ("name", Settings.LeaseName), ("owner", Owner), ("ttl", ttlMs), ("address", address), ("uid", uid));
+        if (rows == 1) Interlocked.Exchange(ref _validUntil, sent + (long)(_ttl.TotalSeconds * Stopwatch.Frequency));
+        else Interlocked.Exchange(ref _validUntil, 0);
         return rows == 1;
     }
-
-    private async Task<int> ExecuteAsync(string sql, long now, long until)
-    {
-        using var cts = new CancellationTokenSource(_timeout);
-        await using var connection = _connect();
-        await connection.OpenAsync(cts.Token);
-        await using (var create = connection.CreateCommand())
-        {
-            create.CommandText = "CREATE TABLE IF NOT EXISTS yoi_lease (name VARCHAR(255) PRIMARY KEY, owner VARCHAR(255) NOT NULL, expires_at BIGINT NOT NULL)";
-            await create.ExecuteNonQueryAsync(cts.Token);
-        }
-        await using var cmd = connection.CreateCommand();
-        cmd.CommandText = sql;
-        Add(cmd, "name", Settings.LeaseName);
-        Add(cmd, "owner", Settings.OwnerName);
-        Add(cmd, "now", now);
-        Add(cmd, "until", until);
-        return await cmd.ExecuteNonQueryAsync(cts.Token);
-    }
-
-    private static void Add(DbCommand cmd, string name, object value)
-    {
-        var p = cmd.CreateParameter();
-        p.ParameterName = "@" + name;
-        p.Value = value;
-        cmd.Parameters.Add(p);
-    }
-
-    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 }

@@ -13,8 +13,10 @@ namespace Yoi.Actors.Hosting;
 /// which sleeps 150 ms whenever two writers meet (the journal writes with up to three connections; sharding's
 /// remember-entities and the Workers write at once when a node starts). Those sleeps were the 200–500 ms tail of
 /// a Worker's recovery.</item>
+/// <item>`yoi_writer()`: this node's writer token, read by the journal's fencing trigger (<see cref="WriterFence"/>);
+/// registered on every open (a native call, no round trip).</item>
 /// </list></summary>
-public sealed class SqlitePragmaInterceptor(SqliteSync sync) : ConnectionInterceptor
+public sealed class SqlitePragmaInterceptor(SqliteSync sync, string? writer = null) : ConnectionInterceptor
 {
     public const int BusyTimeoutMs = 30_000;
 
@@ -30,6 +32,7 @@ public sealed class SqlitePragmaInterceptor(SqliteSync sync) : ConnectionInterce
 
     public override void ConnectionOpened(ConnectionEventData eventData, DbConnection connection)
     {
+        RegisterWriter(connection);
         if (!Claim(connection)) return;
         using var cmd = connection.CreateCommand();
         cmd.CommandText = _pragmas;
@@ -38,10 +41,16 @@ public sealed class SqlitePragmaInterceptor(SqliteSync sync) : ConnectionInterce
 
     public override async Task ConnectionOpenedAsync(ConnectionEventData eventData, DbConnection connection, CancellationToken cancellationToken)
     {
+        RegisterWriter(connection);
         if (!Claim(connection)) return;
         await using var cmd = connection.CreateCommand();
         cmd.CommandText = _pragmas;
         await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private void RegisterWriter(DbConnection connection)
+    {
+        if (writer is not null && connection is SqliteConnection sqlite) sqlite.CreateFunction("yoi_writer", () => writer, isDeterministic: true);
     }
 
     /// <summary>True when this connection still needs the pragmas (first sight of its native handle).</summary>

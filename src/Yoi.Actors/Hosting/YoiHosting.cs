@@ -7,6 +7,7 @@ using Akka.Persistence.Sql.Config;
 using Akka.Remote.Hosting;
 using LinqToDB;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 using Yoi.Actors.Worker;
 using Yoi.Messages;
 
@@ -54,6 +55,8 @@ public static class YoiHosting
             // Delegation: the node's write-allocation table (cross-tree write conflicts, reference-delegation §4.5).
             .WithActors((system, registry) =>
                 registry.Register<Yoi.Actors.Delegation.AllocationRegistry>(system.ActorOf(Yoi.Actors.Delegation.AllocationActor.Props(), "yoi-allocation")))
+            // Membership gate: the endpoint serves clients only while this node's membership is confirmed.
+            .WithActors((system, _) => system.ActorOf(MembershipGateActor.Props(journal.Fence), MembershipGateActor.Name))
             .WithShardRegion<WorkerRegion>(RegionName,
                 name => WorkerActor.Props(name, rt),
                 new WorkerMessageExtractor(),
@@ -85,9 +88,28 @@ public static class YoiHosting
 /// <remarks>With SQLite the snapshot store gets its own file: SQLite has one writer per file, and Microsoft.Data.Sqlite
 /// answers a busy file by sleeping 150 ms before retrying, so a snapshot write sharing the journal's file stalled
 /// every journal write that met it (p99 of a run: ~300 ms with one file, ~10 ms with two).</remarks>
-public sealed record JournalConfig(string Provider, string ConnectionString, string? SqliteFile, string? SnapshotSqliteFile = null,
+public sealed record JournalConfig(string Provider, string BaseConnectionString, string? SqliteFile, string? SnapshotSqliteFile = null,
     SqliteSync Sync = SqliteSync.Normal)
 {
+    /// <summary>This node process's writer token (<see cref="WriterFence"/>): new for every node start, so a restarted
+    /// node is a new writer and an old process's connections can never pass for it.</summary>
+    public string Writer { get; init; } = Guid.NewGuid().ToString("N");
+
+    public bool Postgres => Provider.StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>PostgreSQL: every connection carries the writer token as the session setting `yoi.writer` (a startup
+    /// option: no extra round trip), which the journal trigger compares with the Worker's owner.</summary>
+    public string ConnectionString => Postgres ? WithWriter(BaseConnectionString, Writer) : BaseConnectionString;
+
+    public WriterFence Fence => new(Postgres, ConnectionString, Writer);
+
+    private static string WithWriter(string connectionString, string writer)
+    {
+        var b = new NpgsqlConnectionStringBuilder(connectionString);
+        b.Options = (string.IsNullOrWhiteSpace(b.Options) ? "" : b.Options + " ") + $"-c yoi.writer={writer}";
+        return b.ConnectionString;
+    }
+
     private const string JournalPluginId = "akka.persistence.journal.sql";
     private const string QueryPluginId = "akka.persistence.query.journal.sql";
     private const string SnapshotPluginId = "akka.persistence.snapshot-store.sql";
@@ -106,16 +128,9 @@ public sealed record JournalConfig(string Provider, string ConnectionString, str
             return new JournalConfig("SQLite.MS", $"Data Source={file};Pooling=True", file, snapshots, o.JournalSync);
         }
         if (j.StartsWith("postgres://", StringComparison.Ordinal) || j.StartsWith("postgresql://", StringComparison.Ordinal))
-        {
-            var uri = new Uri(j);
-            var userInfo = uri.UserInfo.Split(':', 2);
-            var cs = $"Host={uri.Host};Port={(uri.Port > 0 ? uri.Port : 5432)};Database={uri.AbsolutePath.TrimStart('/')};" +
-                     $"Username={Uri.UnescapeDataString(userInfo[0])}" +
-                     (userInfo.Length > 1 ? $";Password={Uri.UnescapeDataString(userInfo[1])}" : "");
-            return new JournalConfig("PostgreSQL.15", cs, null);
-        }
+            return new JournalConfig("PostgreSQL.15", PostgresUrl.ToConnectionString(j), null);
         if (j.Contains("Host=", StringComparison.OrdinalIgnoreCase))
-            return new JournalConfig("PostgreSQL.15", j, null);
+            return new JournalConfig("PostgreSQL.15", new NpgsqlConnectionStringBuilder(j).ConnectionString, null);
         throw new ArgumentException($"--journal must be sqlite, sqlite:PATH or postgres://user:pass@host:port/db (got \"{j}\")");
     }
 
@@ -139,7 +154,7 @@ public sealed record JournalConfig(string Provider, string ConnectionString, str
     public MultiDataOptionsSetup? DataOptionsSetup()
     {
         if (SqliteFile is null) return null;
-        var pragma = new SqlitePragmaInterceptor(Sync);
+        var pragma = new SqlitePragmaInterceptor(Sync, Writer);
         DataOptions For(string connectionString) => new DataOptions().UseConnectionString(Provider, connectionString).UseInterceptor(pragma);
         var setup = new MultiDataOptionsSetup();
         setup.AddDataOptions(JournalPluginId, For(ConnectionString));
@@ -185,10 +200,15 @@ public sealed record JournalConfig(string Provider, string ConnectionString, str
                 plugin = "akka.persistence.journal.sql"
                 sql {
                   plugin-id = "{{JournalPluginId}}"
-                  class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
+                  class = "{{typeof(FencedSqlJournal).FullName}}, {{typeof(FencedSqlJournal).Assembly.GetName().Name}}"
                   connection-string = "{{cs}}"
                   provider-name = "{{Provider}}"
                   auto-initialize = true
+                  yoi-fence {
+                    provider = "{{Provider}}"
+                    connection-string = "{{cs}}"
+                    writer = "{{Writer}}"
+                  }
                 }
               }
               query.journal.sql {
