@@ -29,9 +29,7 @@ public static class NodeExit
         _ => Graceful,
     };
 
-    public static int For(IHost host)
-    {
-        var system = host.Services.GetService<ActorSystem>();
-        return system is null ? Graceful : For(CoordinatedShutdown.Get(system).ShutdownReason);
-    }
+    /// <summary>The node's CoordinatedShutdown, taken while the actor system runs (its reason is read after it stopped).</summary>
+    public static CoordinatedShutdown? Watch(IHost host) =>
+        host.Services.GetService<ActorSystem>() is { } system ? CoordinatedShutdown.Get(system) : null;
 }

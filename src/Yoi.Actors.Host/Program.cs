@@ -113,9 +113,11 @@ serve.SetAction(async (parse, ct) =>
     try
     {
         // The host's console lifetime handles SIGTERM / Ctrl-C and stops it (CoordinatedShutdown through host stop).
-        await host.RunAsync(CancellationToken.None);
+        await host.StartAsync(CancellationToken.None);
+        var shutdown = NodeExit.Watch(host);
+        await host.WaitForShutdownAsync(CancellationToken.None);
         // Downed / removed / could not join: non-zero (NodeExit), so a supervisor restarts the node.
-        var code = NodeExit.For(host);
+        var code = NodeExit.For(shutdown?.ShutdownReason);
         if (code != NodeExit.Graceful) Console.Error.WriteLine($"yoi: node left the cluster involuntarily; exit {code}");
         return code;
     }

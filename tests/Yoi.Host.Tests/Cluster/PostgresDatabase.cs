@@ -18,6 +18,12 @@ public sealed class PostgresDatabase : IAsyncDisposable
 
     public string Name { get; }
 
+    /// <summary>An Npgsql connection string to this database (for SQL checks).</summary>
+    public string ConnectionString => new NpgsqlConnectionStringBuilder(_admin) { Database = Name }.ConnectionString;
+
+    /// <summary>The `--journal` URL through another address (a relay reachable from test network namespaces).</summary>
+    public string UrlVia(string host, int port) => $"postgres://{new Uri(Url).UserInfo}@{host}:{port}/{Name}";
+
     /// <summary>The `--journal` value for `yoi serve`.</summary>
     public string Url { get; }
 

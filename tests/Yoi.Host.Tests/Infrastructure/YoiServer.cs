@@ -34,15 +34,28 @@ public sealed class YoiServer : IAsyncDisposable
     public static Task<YoiServer> StartAsync(string home, params string[] extraArgs) => StartAsync(home, null, extraArgs);
 
     public static Task<YoiServer> StartAsync(string home, IReadOnlyDictionary<string, string>? environment, params string[] extraArgs) =>
-        StartCoreAsync(home, environment, umask: null, extraArgs);
+        StartCoreAsync(home, environment, umask: null, launcher: null, extraArgs);
 
     /// <summary>`yoi serve` started under <paramref name="umask"/> (octal, e.g. "000") through /bin/sh.</summary>
     public static Task<YoiServer> StartUnderUmaskAsync(string home, string umask, params string[] extraArgs) =>
-        StartCoreAsync(home, null, umask, extraArgs);
+        StartCoreAsync(home, null, umask, launcher: null, extraArgs);
 
-    private static async Task<YoiServer> StartCoreAsync(string home, IReadOnlyDictionary<string, string>? environment, string? umask, string[] extraArgs)
+    /// <summary><paramref name="launcher"/>: a command that execs the node (e.g. `ip netns exec NS`), so the process
+    /// started is still the node itself (signals reach it).</summary>
+    public static Task<YoiServer> StartAsync(string home, IReadOnlyDictionary<string, string>? environment, string[]? launcher,
+        params string[] extraArgs) =>
+        StartCoreAsync(home, environment, umask: null, launcher, extraArgs);
+
+    private static async Task<YoiServer> StartCoreAsync(string home, IReadOnlyDictionary<string, string>? environment, string? umask,
+        string[]? launcher, string[] extraArgs)
     {
         var psi = YoiExecutable.StartInfo(home);
+        if (launcher is { Length: > 0 })
+        {
+            psi.ArgumentList.Insert(0, psi.FileName);
+            for (var i = launcher.Length - 1; i >= 1; i--) psi.ArgumentList.Insert(0, launcher[i]);
+            psi.FileName = launcher[0];
+        }
         psi.ArgumentList.Add("serve");
         psi.ArgumentList.Add("--home");
         psi.ArgumentList.Add(home);
@@ -111,6 +124,28 @@ public sealed class YoiServer : IAsyncDisposable
     public async Task<int?> TerminateAsync(TimeSpan timeout)
     {
         if (!_process.HasExited) _ = NativeKill(_process.Id, 15);
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+
+    /// <summary>Sends a signal (SIGSTOP 19 / SIGCONT 18 freeze and thaw the node).</summary>
+    public void Signal(int signal)
+    {
+        if (!_process.HasExited) _ = NativeKill(_process.Id, signal);
+    }
+
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
         using var cts = new CancellationTokenSource(timeout);
         try
         {
