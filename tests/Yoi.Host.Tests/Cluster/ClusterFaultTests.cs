@@ -74,7 +74,7 @@ public sealed class ClusterFaultTests(ITestOutputHelper output) : IDisposable
                 Assert.Equal(3, code); // downed: non-zero, so a supervisor restarts it
             }
 
-            await c.RunAsync(survivor, "pw", "ack-3", TimeSpan.FromSeconds(60));
+            await c.RunAsync(survivor, "pw", "ack-3", TimeSpan.FromSeconds(120));
             acknowledged.Add("ack-3");
             await AssertNothingLostAsync(c, survivor, "pw", acknowledged);
             output.WriteLine(string.Join("\n", c.Log));

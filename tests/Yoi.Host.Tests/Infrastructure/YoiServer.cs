@@ -8,7 +8,7 @@ namespace Yoi.Host.Tests.Infrastructure;
 /// disposing kills the process tree. stdout/stderr are kept for diagnostics.</summary>
 public sealed class YoiServer : IAsyncDisposable
 {
-    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90); // a loaded 2-core CI box starts three nodes at once
 
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
