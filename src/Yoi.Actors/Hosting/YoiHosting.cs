@@ -173,7 +173,9 @@ public sealed record JournalConfig(string Provider, string BaseConnectionString,
           lease-majority {
             lease-implementation = "yoi.sbr-lease"
             lease-name = "yoi-akka-sbr"
-            acquire-lease-delay-for-minority = 2s
+            # The majority side takes the lease at once; the minority only after this delay, so that under load
+            # (slow stable-after timers) a cut-off node does not win the race and down the majority. Seen at 2 s.
+            acquire-lease-delay-for-minority = 5s
             release-after = 20s
           }
         }
