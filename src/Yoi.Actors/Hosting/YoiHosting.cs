@@ -50,7 +50,7 @@ public static class YoiHosting
             {
                 SeedNodes = options.SeedNodes.ToArray(),
             })
-            .WithCustomSerializer("yoi-hyperion", [typeof(IYoiMessage)], sys => new HyperionSerializer(sys))
+            .WithCustomSerializer("yoi-hyperion", [typeof(IYoiMessage)], YoiHyperion.Create)
             .WithCustomSerializer("yoi-journal", [typeof(IJournalEvent), typeof(WorkerSnapshot)], sys => new JournalJsonSerializer(sys))
             // Delegation: the node's write-allocation table (cross-tree write conflicts, reference-delegation §4.5).
             .WithActors((system, registry) =>
@@ -85,7 +85,10 @@ public static class YoiHosting
 }
 
 /// <summary>The journal and snapshot store HOCON for SQLite (embedded default) or PostgreSQL.</summary>
-/// <remarks>With SQLite the snapshot store gets its own file: SQLite has one writer per file, and Microsoft.Data.Sqlite
+/// <remarks>Composed by hand rather than with Akka.Persistence.Sql.Hosting's typed options: the newest served version of
+/// that package (1.5.70) is compiled against linq2db 5, while Akka.Persistence.Sql 1.5.73 brings linq2db 6.5.1 (its SQL
+/// health checks fail with a TypeLoadException on that pairing).
+/// With SQLite the snapshot store gets its own file: SQLite has one writer per file, and Microsoft.Data.Sqlite
 /// answers a busy file by sleeping 150 ms before retrying, so a snapshot write sharing the journal's file stalled
 /// every journal write that met it (p99 of a run: ~300 ms with one file, ~10 ms with two).</remarks>
 public sealed record JournalConfig(string Provider, string BaseConnectionString, string? SqliteFile, string? SnapshotSqliteFile = null,

@@ -12,10 +12,11 @@ namespace Yoi.Actors.Providers;
 /// with <c>Accept: text/event-stream</c>, classifies non-2xx responses (§2), decodes the SSE byte stream and feeds
 /// each frame to a per-stream <see cref="IStreamMapper"/>.
 /// <para><b>Why not the official SDKs / Microsoft.Extensions.AI.</b> The Anthropic (13.x) and OpenAI (2.x) SDKs do
-/// expose raw deltas (the Anthropic one even signature deltas), <c>MaxRetries = 0</c> and a base URL, but they
-/// decode SSE with <c>System.Net.ServerSentEvents</c>, which silently drops a frame cut by the end of the body (checked:
-/// a stream ending in <c>data: {"id":"chatcmpl-9xYz01","object":"chat.co</c> just ends) — the engine would then
-/// commit the partial output as a finished turn instead of continuing it (§1.5). Their error types also differ
+/// expose raw deltas (the Anthropic one even signature deltas), <c>MaxRetries = 0</c> and a base URL. Their SSE decoding
+/// (<c>System.Net.ServerSentEvents</c>) is not the reason: it drops a frame cut by the end of a connection-delimited body
+/// where <see cref="SseReader"/> raises, but providers send chunked bodies, where a cut socket raises under either
+/// parser, and a body that ends cleanly at a frame boundary looks like a normal end to both (only the scheme's
+/// terminal event tells them apart). The reasons are these: their error types differ
 /// per SDK, whereas §2 wants one classification (status, <c>error.code</c> else <c>error.type</c>, message else the
 /// raw body, integer Retry-After), the Ollama Anthropic endpoint needs no auth at all (the OpenAI SDK insists on a
 /// credential), and §3.3 fixes the request layout to the field (merged assistant bursts, <c>store:false</c>,

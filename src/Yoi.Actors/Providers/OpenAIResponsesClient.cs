@@ -10,7 +10,7 @@ namespace Yoi.Actors.Providers;
 /// <summary>Scheme <c>openai_responses</c>: the Responses API (<c>POST {base}/responses</c>, default base
 /// <c>https://api.openai.com/v1</c>), stateless (<c>store:false</c>) with reasoning round-tripped through
 /// <c>encrypted_content</c>. Mapping per reference-engine §3.3; hand-written for the reasons on
-/// <see cref="HttpModelClient"/> (the OpenAI SDK's Responses client is also still marked experimental).</summary>
+/// <see cref="HttpModelClient"/>.</summary>
 public sealed class OpenAIResponsesClient(ProviderSettings settings, HttpClient? http = null) : HttpModelClient(settings, http)
 {
     public override string Provider => "openai_responses";

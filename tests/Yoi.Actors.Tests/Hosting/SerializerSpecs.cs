@@ -13,7 +13,7 @@ namespace Yoi.Actors.Tests.Hosting;
 public sealed class SerializerSpecs : Akka.Hosting.TestKit.TestKit
 {
     protected override void ConfigureAkka(AkkaConfigurationBuilder builder, IServiceProvider provider) => builder
-        .WithCustomSerializer("yoi-hyperion", [typeof(IYoiMessage)], sys => new HyperionSerializer(sys))
+        .WithCustomSerializer("yoi-hyperion", [typeof(IYoiMessage)], YoiHyperion.Create)
         .WithCustomSerializer("yoi-journal", [typeof(IJournalEvent), typeof(WorkerSnapshot)], sys => new JournalJsonSerializer(sys));
 
     private T RoundTrip<T>(T value, Type expectedSerializer)
