@@ -47,7 +47,7 @@ public sealed class AttachCommand
     public static Task<int> ExecuteAsync(ClientTarget target, string name, string? manifest, CancellationToken ct) =>
         InspectionCommands.Guard(async () =>
         {
-            if (WorkerNames.Validate(name) is { } nameError) throw new CliException(nameError, 2);
+            if (WorkerName.Validate(name) is { } nameError) throw new CliException(nameError, 2);
             CreateSpec? create = null;
             if (manifest is not null)
             {

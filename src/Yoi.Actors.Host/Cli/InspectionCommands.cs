@@ -152,7 +152,7 @@ public static class InspectionCommands
     /// <summary>`yoi stop NAME`: attach (never creates), send `shutdown`, wait for the Worker's `shutdown`.</summary>
     public static Task<int> StopAsync(ClientTarget target, string name, CancellationToken ct) => Guard(async () =>
     {
-        if (WorkerNames.Validate(name) is { } nameError) throw new CliException(nameError, 2);
+        if (WorkerName.Validate(name) is { } nameError) throw new CliException(nameError, 2);
         await using var client = await target.ConnectAsync(ct);
         var renderer = EventRenderer.ForRun();
         if (await RunCommand.AttachAsync(client, name, null, renderer, ct) is null) return 1;

@@ -21,7 +21,7 @@ public static class RunCommand
 
     public static async Task<int> ExecuteAsync(ClientTarget target, string name, string text, string? manifest, CancellationToken ct)
     {
-        if (WorkerNames.Validate(name) is { } nameError)
+        if (WorkerName.Validate(name) is { } nameError)
         {
             Output.Error(nameError);
             return ExitCodes.Usage;

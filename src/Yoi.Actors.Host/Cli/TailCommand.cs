@@ -11,7 +11,7 @@ public static class TailCommand
     public static Task<int> ExecuteAsync(ClientTarget target, string name, int lines, bool follow, CancellationToken ct) =>
         InspectionCommands.Guard(async () =>
         {
-            if (WorkerNames.Validate(name) is { } nameError) throw new CliException(nameError, 2);
+            if (WorkerName.Validate(name) is { } nameError) throw new CliException(nameError, 2);
             await using var client = await target.ConnectAsync(ct);
             var renderer = EventRenderer.ForConsole();
             var snapshot = await RunCommand.AttachAsync(client, name, null, renderer, ct);

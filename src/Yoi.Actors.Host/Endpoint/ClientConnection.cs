@@ -258,7 +258,7 @@ public sealed class ClientConnection
 
     private async Task<bool> AttachAsync(IActorRef actor, AttachMethod attach, string defaultManifestDir)
     {
-        if (WorkerNames.Validate(attach.Worker) is { } nameError)
+        if (WorkerName.Validate(attach.Worker) is { } nameError)
         {
             Send(Wire.Error(ErrorCode.InvalidRequest, nameError));
             return false;

@@ -225,7 +225,7 @@ public sealed class HostInspector(ActorSystem system, IActorRef region)
 
     private async Task<Event> InspectAsync(string name, CancellationToken ct)
     {
-        if (WorkerNames.Validate(name) is { } error) throw new HostMethodException(ErrorCode.InvalidRequest, error);
+        if (WorkerName.Validate(name) is { } error) throw new HostMethodException(ErrorCode.InvalidRequest, error);
         var i = await AskInspectionAsync(name, ct);
         if (!i.Exists) throw new HostMethodException(ErrorCode.InvalidRequest, $"worker `{name}` does not exist");
         using var manifest = System.Text.Json.JsonDocument.Parse(i.ManifestJson ?? "{}");
@@ -238,7 +238,7 @@ public sealed class HostInspector(ActorSystem system, IActorRef region)
 
     private async Task<Event> RestoreAsync(string name, CancellationToken ct)
     {
-        if (WorkerNames.Validate(name) is { } error) throw new HostMethodException(ErrorCode.InvalidRequest, error);
+        if (WorkerName.Validate(name) is { } error) throw new HostMethodException(ErrorCode.InvalidRequest, error);
         var states = await RegionStatesAsync(YoiHosting.RegionName, ct);
         var wasLive = states.Any(s => s.State?.Shards.Any(sh => sh.EntityIds.Contains(name)) == true);
         var i = await AskInspectionAsync(name, ct); // starts (recovers) the Worker if it was passive

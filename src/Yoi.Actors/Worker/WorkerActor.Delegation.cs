@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
@@ -37,14 +36,17 @@ public sealed partial class WorkerActor
 
     private sealed record PendingSpawn(IActorRef ReplyTo, IActorRef Child, string Task, IReadOnlyList<ScopeRule> Scope);
 
-    /// <summary>A child Worker: its name has a parent segment. Its actor parent is the parent Worker.</summary>
-    private bool IsChild => _name.Contains('/');
+    /// <summary>This Worker's name, for the name arithmetic (short name, children, descendants).</summary>
+    private WorkerName Me => new(_name);
 
-    private string ShortName => _name[(_name.LastIndexOf('/') + 1)..];
+    /// <summary>A child Worker: its name has a parent segment. Its actor parent is the parent Worker.</summary>
+    private bool IsChild => Me.IsChild;
+
+    private string ShortName => Me.Short;
 
     private DelegationState Delegation => _state.Delegation;
 
-    private string FullChildName(string shortName) => _name + "/" + shortName;
+    private string FullChildName(string shortName) => Me.Child(shortName);
 
     protected override SupervisorStrategy SupervisorStrategy() => new ChildSupervisorStrategy(Self, ChildRestartLimit, ChildRestartWindow);
 
@@ -108,7 +110,7 @@ public sealed partial class WorkerActor
         _nextDeliveryId = Delegation.NextDeliveryId;
         foreach (var child in Delegation.Children)
         {
-            var shortName = child.Name[(child.Name.LastIndexOf('/') + 1)..];
+            var shortName = new WorkerName(child.Name).Short;
             var actor = Context.Child(shortName);
             if (actor.IsNobody()) actor = Context.ActorOf(Props(child.Name, _runtime), shortName);
             Context.Watch(actor);
@@ -136,7 +138,7 @@ public sealed partial class WorkerActor
             FinishRestoreProbes();
             return;
         }
-        var actor = Context.Child(p.Name[(p.Name.LastIndexOf('/') + 1)..]);
+        var actor = Context.Child(new WorkerName(p.Name).Short);
         if (!actor.IsNobody())
         {
             Context.Unwatch(actor);
@@ -189,12 +191,11 @@ public sealed partial class WorkerActor
             Self.Forward(env.Message);
             return;
         }
-        if (!env.WorkerName.StartsWith(_name + "/", StringComparison.Ordinal)) return;
-        var rest = env.WorkerName[(_name.Length + 1)..];
-        var slash = rest.IndexOf('/');
-        var next = slash < 0 ? rest : rest[..slash];
-        var child = next.Length == 0 ? ActorRefs.Nobody : Context.Child(next);
-        if (child.IsNobody() || Delegation.Child(FullChildName(next)) is null && !_pendingSpawns.ContainsKey(FullChildName(next)))
+        var target = new WorkerName(env.WorkerName);
+        if (!target.IsBelow(Me)) return;
+        var next = target.NextBelow(Me);
+        var child = next.Short.Length == 0 ? ActorRefs.Nobody : Context.Child(next.Short);
+        if (child.IsNobody() || Delegation.Child(next) is null && !_pendingSpawns.ContainsKey(next))
         {
             var missing = new ErrorEvent(ErrorCode.InvalidRequest, $"worker `{env.WorkerName}` does not exist");
             switch (env.Message)
@@ -206,7 +207,7 @@ public sealed partial class WorkerActor
             if (!_state.Created) PassivateIfUnattended();
             return;
         }
-        if (slash < 0) child.Forward(env.Message);
+        if (next == target) child.Forward(env.Message);
         else child.Forward(env);
     }
 
@@ -286,7 +287,7 @@ public sealed partial class WorkerActor
     /// Worker has a parent, re-emit upward with <c>parent_worker</c> = this Worker. No loan changes, no notification.</summary>
     private void OnSubDelegated(ScopeSubDelegatedWorkerEvent e)
     {
-        if (!e.SubWorker.StartsWith(_name + "/", StringComparison.Ordinal)) return; // not below this Worker
+        if (!new WorkerName(e.SubWorker).IsBelow(Me)) return; // not below this Worker
         if (Delegation.Descendant(e.SubWorker) is not null || Delegation.Child(e.SubWorker) is not null) return;
         Commit(new SubDelegationRecorded(Now(), e.ParentWorker, e.SubWorker, e.Scope), () =>
             ReportToParent(e with { ParentWorker = _name }));
@@ -385,9 +386,6 @@ public sealed partial class WorkerActor
         return descendant is not null ? new ChildRecord(descendant.Name, descendant.Scope) : throw Invalid($"no spawned worker named `{name}`");
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
-    private static partial Regex WorkerNameRule();
-
     /// <summary>SpawnWorker, reference-delegation §1.3 steps 1–8 here (nothing mutated), the reservation in the
     /// allocation actor, then <see cref="OnSpawnReserved"/>.</summary>
     private void Spawn(JsonElement input, IActorRef replyTo)
@@ -398,7 +396,7 @@ public sealed partial class WorkerActor
         if (!input.TryGetProperty("scope", out var scopeJson) || scopeJson.ValueKind != JsonValueKind.Array)
             throw Invalid("invalid SpawnWorker input: missing array field `scope`");
         if (name == ShortName || name == _name) throw Invalid($"worker name `{name}` collides with spawner's own name");
-        if (!WorkerNameRule().IsMatch(name) || name is "." or "..")
+        if (!WorkerName.IsValidSegment(name) || name is "." or "..")
             throw Invalid($"invalid SpawnWorker input: invalid worker name `{name}` (use [A-Za-z0-9._-], 1-64 chars)");
 
         var rules = new List<ScopeRule>();
@@ -424,7 +422,7 @@ public sealed partial class WorkerActor
                 throw Invalid($"requested child scope {r.Target} {r.Permission} is outside this Worker's delegation scope grant");
 
         var limits = manifest.Workers ?? new WorkersFeature();
-        var depth = _name.Count(ch => ch == '/') + 1;
+        var depth = Me.Depth + 1;
         if (depth > limits.MaxDepth)
             throw Invalid($"spawning `{name}` would exceed the maximum delegation depth ({limits.MaxDepth}; [feature.workers] max_depth)");
         if (Delegation.Children.Count + _pendingSpawns.Count >= limits.MaxChildren)
@@ -496,7 +494,7 @@ public sealed partial class WorkerActor
 
     private void OnSpawnReserved(SpawnReserved s)
     {
-        var shortName = s.Child[(s.Child.LastIndexOf('/') + 1)..];
+        var shortName = new WorkerName(s.Child).Short;
         if (!s.Reply.Ok)
         {
             s.ReplyTo.Tell(DelegationToolReply.Fail(ToolErrorKind.InvalidArgument, s.Reply.Error ?? "allocation refused"));
@@ -527,7 +525,7 @@ public sealed partial class WorkerActor
     private void OnChildStarted(ChildStarted started)
     {
         if (!_pendingSpawns.Remove(started.Name, out var pending)) return;
-        var shortName = started.Name[(started.Name.LastIndexOf('/') + 1)..];
+        var shortName = new WorkerName(started.Name).Short;
         Commit(new ChildSpawned(Now(), started.Name, pending.Scope), () =>
         {
             pending.Child.Tell(new ClientMethod(new RunMethod([new TextSegment(pending.Task)])));
@@ -543,7 +541,7 @@ public sealed partial class WorkerActor
         Context.Unwatch(pending.Child);
         Context.Stop(pending.Child);
         Allocation?.Tell(new ReleaseAllocation(failed.Name));
-        var shortName = failed.Name[(failed.Name.LastIndexOf('/') + 1)..];
+        var shortName = new WorkerName(failed.Name).Short;
         pending.ReplyTo.Tell(DelegationToolReply.Fail(ToolErrorKind.ExecutionFailed, $"spawned worker `{shortName}` did not start: {failed.Error}"));
     }
 
@@ -552,12 +550,12 @@ public sealed partial class WorkerActor
     private void StopChild(JsonElement input, IActorRef replyTo)
     {
         var record = ResolveChild(input);
-        var shortName = record.Name[(record.Name.LastIndexOf('/') + 1)..];
+        var shortName = new WorkerName(record.Name).Short;
         if (Delegation.Child(record.Name) is null)
         {
             // a descendant: its own parent stops it and reclaims its loan (Terminated there); here the record goes
             Region.Tell(new WorkerEnvelope(record.Name, new ClientMethod(new ShutdownMethod())));
-            var relative = record.Name[(_name.Length + 1)..];
+            var relative = new WorkerName(record.Name).RelativeTo(Me);
             Commit(new ChildRemoved(Now(), record.Name, "stopped"), () =>
                 replyTo.Tell(new DelegationToolReply($"stopped worker `{relative}`; reclaimed scope: {DelegationCheck.Describe(record.Scope)}")));
             return;
@@ -592,7 +590,7 @@ public sealed partial class WorkerActor
             var alive = ChildAlive(c.Name);
             items.Add(new()
             {
-                ["worker_name"] = c.Name[(c.Name.LastIndexOf('/') + 1)..], ["full_name"] = c.Name, ["visibility"] = "spawned_child", ["state"] = "readable",
+                ["worker_name"] = new WorkerName(c.Name).Short, ["full_name"] = c.Name, ["visibility"] = "spawned_child", ["state"] = "readable",
                 ["live"] = new { socket_path = c.Name, reachable = alive },
                 ["restore"] = new { possible = !alive },
                 ["comm_registry"] = new { registered = true, socket_path = c.Name, scope_delegated = c.Scope.Select(r => new { target = r.Target, permission = r.Permission == Permission.Write ? "write" : "read", recursive = r.Recursive }) },
@@ -600,10 +598,10 @@ public sealed partial class WorkerActor
         }
         foreach (var d in Delegation.Descendants)
         {
-            var alive = ChildAlive(_name + "/" + d.Name[(_name.Length + 1)..].Split('/')[0]);
+            var alive = ChildAlive(new WorkerName(d.Name).NextBelow(Me));
             items.Add(new()
             {
-                ["worker_name"] = d.Name[(_name.Length + 1)..], ["full_name"] = d.Name, ["visibility"] = "spawned_child", ["state"] = "readable",
+                ["worker_name"] = new WorkerName(d.Name).RelativeTo(Me), ["full_name"] = d.Name, ["visibility"] = "spawned_child", ["state"] = "readable",
                 ["live"] = new { socket_path = d.Name, reachable = alive },
                 ["restore"] = new { possible = false },
                 ["comm_registry"] = new { registered = true, socket_path = d.Name, callback_address = d.ParentWorker, scope_delegated = d.Scope.Select(r => new { target = r.Target, permission = r.Permission == Permission.Write ? "write" : "read", recursive = r.Recursive }) },
@@ -620,7 +618,7 @@ public sealed partial class WorkerActor
         return items.OrderBy(i => (string)i["worker_name"]!, StringComparer.Ordinal).ToList();
     }
 
-    private bool ChildAlive(string full) => !Context.Child(full[(full.LastIndexOf('/') + 1)..]).IsNobody();
+    private bool ChildAlive(string full) => !Context.Child(new WorkerName(full).Short).IsNobody();
 
     /// <summary>RestoreWorker (§5.2): self and live children are already live; a registered child whose actor is gone
     /// is re-created from its journal; a peer is a sharded Worker that starts on demand. Any other name fails: with
@@ -646,7 +644,7 @@ public sealed partial class WorkerActor
             return (new { action = "already_live", worker_name = name, socket_path = d.Name }, $"worker `{name}` is already live");
         // a reclaimed child still has its state: it exists, but is no longer visible (§1.8 side effect)
         if (Delegation.Reclaimed.Any(c => c.Name == FullChildName(name))) throw Invalid($"worker `{name}` is not visible to this Worker");
-        if (name.Length == 0 || !name.Split('/').All(part => WorkerNameRule().IsMatch(part)))
+        if (!WorkerName.IsValid(name))
             throw Invalid($"worker state missing for `{name}`");
         Region.Ask<WorkerInspection>((Func<IActorRef, object>)(reply => new WorkerEnvelope(name, new InspectWorker(reply))), AllocationTimeout, CancellationToken.None)
             .PipeTo(Self, success: i => new RestoreChecked(name, i.Exists, toolReplyTo), failure: _ => new RestoreChecked(name, null, toolReplyTo));
@@ -692,7 +690,7 @@ public sealed partial class WorkerActor
                     break;
                 case RegisterPeerMethod p:
                     if (p.Name == _name) throw Invalid($"worker `{p.Name}` cannot be registered as a peer of itself");
-                    if (!WorkerNameRule().IsMatch(p.Name.Split('/')[0])) throw Invalid($"worker `{p.Name}` does not exist");
+                    if (!WorkerName.IsValidSegment(new WorkerName(p.Name).Root)) throw Invalid($"worker `{p.Name}` does not exist");
                     Region.Ask<WorkerInspection>((Func<IActorRef, object>)(reply => new WorkerEnvelope(p.Name, new InspectWorker(reply))), AllocationTimeout, CancellationToken.None)
                         .PipeTo(Self, success: i => new PeerChecked(p.Name, i.Exists, m.Client), failure: _ => new PeerChecked(p.Name, false, m.Client));
                     break;
