@@ -17,12 +17,12 @@ public sealed class AllocationActor : ReceiveActor
 
     public AllocationActor()
     {
+        Receive<ReserveAllocation>(r => r.Restore, r => _entries[r.Child] = new AllocationEntry(r.Child, r.Spawner, r.Rules));
         Receive<ReserveAllocation>(r => Sender.Tell(Reserve(r)));
         Receive<ReleaseAllocation>(r =>
         {
             foreach (var name in _entries.Keys.Where(n => n == r.Child || n.StartsWith(r.Child + "/", StringComparison.Ordinal)).ToList())
                 _entries.Remove(name);
-            Sender.Tell(new AllocationReply(true));
         });
         Receive<ListAllocations>(_ => Sender.Tell(new AllocationList(_entries.Values.OrderBy(e => e.Name, StringComparer.Ordinal).ToList())));
     }
@@ -31,11 +31,6 @@ public sealed class AllocationActor : ReceiveActor
 
     private AllocationReply Reserve(ReserveAllocation r)
     {
-        if (r.Restore)
-        {
-            _entries[r.Child] = new AllocationEntry(r.Child, r.Spawner, r.Rules);
-            return new AllocationReply(true);
-        }
         if (_entries.ContainsKey(r.Child)) return new AllocationReply(false, $"worker `{r.Child}` is already allocated");
         foreach (var rule in r.Rules.Where(x => x.Permission == Permission.Write))
         {

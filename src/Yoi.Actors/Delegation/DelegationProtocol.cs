@@ -27,11 +27,7 @@ public sealed record ResendReports : IYoiMessage
 /// <summary>Fault injection (tests, chaos drills): the Worker throws while handling it, so its supervisor acts.</summary>
 public sealed record InjectWorkerFailure(string Reason) : IYoiMessage;
 
-/// <summary>A delegation tool asks its Worker (Ask with a timeout): <c>Tool</c> is the tool name, <c>InputJson</c>
-/// the tool input. The Worker answers <see cref="DelegationToolReply"/>.</summary>
-public sealed record DelegationToolCall(string Tool, string InputJson) : IYoiMessage;
-
-/// <summary>Success: <c>Summary</c> (+ <c>Content</c>); failure: <c>ErrorKind</c> + <c>Error</c>. <c>Child</c> names the
+/// <summary>The answer to a <see cref="DelegationRequest"/>. Success: <c>Summary</c> (+ <c>Content</c>); failure: <c>ErrorKind</c> + <c>Error</c>. <c>Child</c> names the
 /// resolved child (full name) for tools that go on to talk to it.</summary>
 public sealed record DelegationToolReply(string Summary, string? Content = null, ToolErrorKind? ErrorKind = null, string? Error = null,
     string? Child = null) : IYoiMessage
@@ -51,10 +47,11 @@ public sealed record AddPeer(string Name) : IYoiMessage;
 
 // ------------------------------------------------------------------ allocation actor
 
-/// <summary>Reserve write scope for a child (§4.5 delegate). <c>Restore</c> re-registers a recovered loan without checks.</summary>
+/// <summary>Reserve write scope for a child (§4.5 delegate), answered with <see cref="AllocationReply"/>. <c>Restore</c>
+/// re-registers a recovered loan without checks and without an answer.</summary>
 public sealed record ReserveAllocation(string Spawner, string Child, IReadOnlyList<ScopeRule> Rules, bool Restore = false) : IYoiMessage;
 
-/// <summary>Releases a child's allocation and those of its whole subtree.</summary>
+/// <summary>Releases a child's allocation and those of its whole subtree. Not answered: nothing waits for it.</summary>
 public sealed record ReleaseAllocation(string Child) : IYoiMessage;
 
 public sealed record AllocationReply(bool Ok, string? Error = null) : IYoiMessage;

@@ -7,34 +7,43 @@ using Yoi.Messages;
 namespace Yoi.Actors.Delegation;
 
 /// <summary>The delegation tools (reference-delegation §1, §2), registered when `[feature.workers] enabled = true`.
-/// Each asks its Worker actor (<see cref="DelegationToolCall"/>, with a timeout); SendToWorker and ReadWorkerOutput
-/// then talk to the child as a client does.</summary>
+/// Each parses its input into a typed <see cref="DelegationRequest"/> and asks its Worker actor (with a timeout);
+/// SendToWorker and ReadWorkerOutput then talk to the child as a client does.</summary>
 public static class DelegationTools
 {
     public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
 
-    public static IReadOnlyList<ITool> Create(IActorRef worker, ActorSystem system) =>
+    public const string SpawnWorker = "SpawnWorker";
+    public const string SendToWorker = "SendToWorker";
+    public const string ReadWorkerOutput = "ReadWorkerOutput";
+    public const string StopWorker = "StopWorker";
+    public const string ListWorkers = "ListWorkers";
+    public const string RestoreWorker = "RestoreWorker";
+    public const string SendToPeerWorker = "SendToPeerWorker";
+
+    /// <summary>The tools of Worker <paramref name="spawner"/>, whose actor is <paramref name="worker"/>.</summary>
+    public static IReadOnlyList<ITool> Create(IActorRef worker, ActorSystem system, WorkerName spawner) =>
     [
-        new Tool(worker, "SpawnWorker",
+        new Tool(worker, spawner, SpawnWorker,
             "Spawn a child Worker with a task and a delegated filesystem scope (a subset of your delegation scope). Write scope you delegate is read-only for you until the child stops.",
             """{"type":"object","properties":{"name":{"type":"string"},"task":{"type":"string"},"scope":{"type":"array","items":{"type":"object","properties":{"target":{"type":"string"},"permission":{"type":"string","enum":["read","write"]},"recursive":{"type":"boolean"}},"required":["target","permission"]}},"profile":{"type":"string"},"instruction":{"type":"string"},"cwd":{"type":"string"}},"required":["name","task","scope"]}"""),
-        new SendTool(worker, system),
-        new ReadOutputTool(worker, system),
-        new Tool(worker, "StopWorker", "Stop a spawned child Worker and reclaim its delegated scope.",
+        new SendTool(worker, spawner, system),
+        new ReadOutputTool(worker, spawner, system),
+        new Tool(worker, spawner, StopWorker, "Stop a spawned child Worker and reclaim its delegated scope.",
             """{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}"""),
-        new Tool(worker, "ListWorkers", "List the Workers visible to you: yourself, your spawned children and your peers.",
+        new Tool(worker, spawner, ListWorkers, "List the Workers visible to you: yourself, your spawned children and your peers.",
             """{"type":"object","properties":{},"additionalProperties":false}"""),
-        new Tool(worker, "RestoreWorker", "Restore a visible Worker from its durable state.",
+        new Tool(worker, spawner, RestoreWorker, "Restore a visible Worker from its durable state.",
             """{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}"""),
-        new Tool(worker, "SendToPeerWorker", "Send a message to a peer Worker (it arrives as a notification).",
+        new Tool(worker, spawner, SendToPeerWorker, "Send a message to a peer Worker (it arrives as a notification).",
             """{"type":"object","properties":{"name":{"type":"string"},"message":{"type":"string"}},"required":["name","message"]}"""),
     ];
 
-    internal static async Task<DelegationToolReply> AskWorker(IActorRef worker, string tool, JsonElement input, CancellationToken ct)
+    internal static async Task<DelegationToolReply> AskWorker(IActorRef worker, string tool, DelegationRequest request, CancellationToken ct)
     {
         try
         {
-            return await worker.Ask<DelegationToolReply>(new DelegationToolCall(tool, input.GetRawText()), AskTimeout, ct);
+            return await worker.Ask<DelegationToolReply>(request, AskTimeout, ct);
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !ct.IsCancellationRequested)
         {
@@ -45,25 +54,26 @@ public static class DelegationTools
     internal static ToolOutput Result(DelegationToolReply r) =>
         r.ErrorKind is { } kind ? throw new ToolException(kind, r.Error ?? "") : new ToolOutput(r.Summary, r.Content);
 
-    private class Tool(IActorRef worker, string name, string description, string schema) : ITool
+    private class Tool(IActorRef worker, WorkerName spawner, string name, string description, string schema) : ITool
     {
-        protected IActorRef Worker => worker;
         public string Name => name;
         public string Description => description;
         public JsonElement InputSchema { get; } = JsonDocument.Parse(schema).RootElement.Clone();
 
-        public virtual async Task<ToolOutput> ExecuteAsync(JsonElement input, ToolCallContext context, CancellationToken ct) =>
-            Result(await AskWorker(worker, name, input, ct));
+        protected async Task<ToolOutput> AskAsync(JsonElement input, CancellationToken ct) =>
+            Result(await AskWorker(worker, name, DelegationRequest.Parse(name, input, spawner), ct));
+
+        public virtual Task<ToolOutput> ExecuteAsync(JsonElement input, ToolCallContext context, CancellationToken ct) => AskAsync(input, ct);
     }
 
     /// <summary>SendToWorker {name, message}: run-and-confirm against the child (§2.2); does not wait for its turn.</summary>
-    private sealed class SendTool(IActorRef worker, ActorSystem system) : Tool(worker, "SendToWorker",
+    private sealed class SendTool(IActorRef worker, WorkerName spawner, ActorSystem system) : Tool(worker, spawner, SendToWorker,
         "Send a message to a spawned child Worker: it starts a turn with it. Does not wait for the turn to finish.",
         """{"type":"object","properties":{"name":{"type":"string"},"message":{"type":"string"}},"required":["name","message"]}""")
     {
         public override async Task<ToolOutput> ExecuteAsync(JsonElement input, ToolCallContext context, CancellationToken ct)
         {
-            var resolved = Result(await AskWorker(Worker, Name, input, ct)); // validates the name
+            var resolved = await AskAsync(input, ct); // validates the name
             var child = resolved.Content!;
             var name = input.GetProperty("name").GetString()!;
             var message = input.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : "";
@@ -88,7 +98,7 @@ public static class DelegationTools
 
     /// <summary>ReadWorkerOutput {name}: new assistant text since the last read (§2.3). Cursors live in this tool
     /// (never persisted, as in the reference).</summary>
-    private sealed class ReadOutputTool(IActorRef worker, ActorSystem system) : Tool(worker, "ReadWorkerOutput",
+    private sealed class ReadOutputTool(IActorRef worker, WorkerName spawner, ActorSystem system) : Tool(worker, spawner, ReadWorkerOutput,
         "Read new assistant text written by a spawned child Worker since your last read.",
         """{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}""")
     {
@@ -96,7 +106,7 @@ public static class DelegationTools
 
         public override async Task<ToolOutput> ExecuteAsync(JsonElement input, ToolCallContext context, CancellationToken ct)
         {
-            var resolved = Result(await AskWorker(Worker, Name, input, ct));
+            var resolved = await AskAsync(input, ct);
             var child = resolved.Content!;
             var name = input.GetProperty("name").GetString()!;
             var (probe, snapshot) = await ChildProbe.AttachAsync(system, child, ct);

@@ -15,7 +15,9 @@ namespace Yoi.Actors.Worker;
 /// <summary>Delegation as supervision (reference-delegation §1–§5, spec README mapping): children are persistent child
 /// actors (full name <c>parent/child</c>, persistence id <c>worker|parent/child</c>) created by SpawnWorker, supervised
 /// (restart from the journal up to a limit, then stop); the child registry and its write loans are journaled; reports
-/// go up through a journaled outbox and are deduplicated by delivery id; envelopes for descendants are forwarded down.</summary>
+/// go up through a journaled outbox and are deduplicated by delivery id; envelopes for descendants are forwarded down.
+/// This partial routes, persists and supervises; the decisions are pure (<see cref="SpawnPlan"/>, <see cref="Discovery"/>)
+/// and every way a child goes away ends in <see cref="ReclaimChild"/>.</summary>
 public sealed partial class WorkerActor
 {
     public const int ChildRestartLimit = 3;
@@ -41,8 +43,6 @@ public sealed partial class WorkerActor
 
     /// <summary>A child Worker: its name has a parent segment. Its actor parent is the parent Worker.</summary>
     private bool IsChild => Me.IsChild;
-
-    private string ShortName => Me.Short;
 
     private DelegationState Delegation => _state.Delegation;
 
@@ -73,7 +73,12 @@ public sealed partial class WorkerActor
         Command<ChildReportAck>(OnReportAck);
         Command<ResendReports>(_ => { _resendTimer = null; SendOutbox(); });
         Command<ChildFailed>(OnChildFailed);
-        Command<DelegationToolCall>(OnToolCall);
+        Command<SpawnWorkerRequest>(r => Spawn(r, Sender));
+        Command<ResolveWorkerRequest>(r => Reply(Sender, Discovery.ResolveChild(r.Name, Me, Delegation), c => new DelegationToolReply("", c.Name)));
+        Command<StopWorkerRequest>(r => StopChild(r, Sender));
+        Command<ListWorkersRequest>(_ => ListWorkersTool(Sender));
+        Command<RestoreWorkerRequest>(r => RestoreTool(r, Sender));
+        Command<SendToPeerRequest>(r => SendToPeer(r, Sender));
         Command<SpawnReserved>(OnSpawnReserved);
         Command<PeerChecked>(OnPeerChecked);
         Command<AddPeer>(p => { if (_state.Created && !Delegation.Peers.Contains(p.Name) && p.Name != _name) Commit(new PeerAdded(Now(), p.Name)); });
@@ -89,7 +94,7 @@ public sealed partial class WorkerActor
         _loans ??= new WriteLoans(this);
         var tools = _runtime.LoanAwareToolFactory is { } f ? f(manifest, _loans) : _runtime.ToolFactory(manifest);
         if (manifest.Workers is { Enabled: true })
-            tools = [.. tools, .. DelegationTools.Create(Self, Context.System).Where(t => tools.All(x => x.Name != t.Name))];
+            tools = [.. tools, .. DelegationTools.Create(Self, Context.System, Me).Where(t => tools.All(x => x.Name != t.Name))];
         return tools;
     }
 
@@ -150,17 +155,8 @@ public sealed partial class WorkerActor
     private void PruneUnreachable(string full)
     {
         _restoreProbes.Remove(full);
-        if (Delegation.Child(full) is null)
-        {
-            FinishRestoreProbes();
-            return;
-        }
-        _restorePruned = true;
-        Commit(new ChildRemoved(Now(), full, "unreachable at restore"), () =>
-        {
-            Allocation?.Tell(new ReleaseAllocation(full));
-            FinishRestoreProbes();
-        });
+        if (Delegation.Child(full) is not null) _restorePruned = true;
+        ReclaimChild(full, "unreachable at restore", FinishRestoreProbes);
     }
 
     private void FinishRestoreProbes()
@@ -312,184 +308,65 @@ public sealed partial class WorkerActor
         }
         if (_pendingSpawns.Remove(full, out var pending))
         {
-            Allocation?.Tell(new ReleaseAllocation(full));
+            ReleaseReservation(full);
             pending.ReplyTo.Tell(DelegationToolReply.Fail(ToolErrorKind.ExecutionFailed, $"spawned worker `{child.Path.Name}` did not start: it stopped during start"));
             return;
         }
-        if (Delegation.Child(full) is not null)
-            Commit(new ChildRemoved(Now(), full, "stopped"), () =>
-            {
-                Allocation?.Tell(new ReleaseAllocation(full));
-                OnWorkerEvent(new ShutDownWorkerEvent(full), wake: true);
-            });
-        else
-            OnWorkerEvent(new ShutDownWorkerEvent(full), wake: true);
+        ReclaimChild(full, "stopped", () => OnWorkerEvent(new ShutDownWorkerEvent(full), wake: true));
     }
+
+    // ------------------------------------------------------------------ reclaim
+
+    /// <summary>The one way a child leaves the registry — stopped (StopWorker, its own shutdown, failure past the restart
+    /// limit: all end in Terminated) or pruned at restore: <see cref="ChildRemoved"/> is journaled, which ends its loans
+    /// (the loans are a projection of the registry), then the node's allocation table drops it and its subtree. A
+    /// descendant's record is dropped the same way, but its allocation is its own parent's to release. A name that is in
+    /// neither list was reclaimed already: only <paramref name="then"/> runs.</summary>
+    private void ReclaimChild(string full, string reason, Action? then = null)
+    {
+        var direct = Delegation.Child(full) is not null;
+        if (!direct && Delegation.Descendant(full) is null)
+        {
+            then?.Invoke();
+            return;
+        }
+        Commit(new ChildRemoved(Now(), full, reason), () =>
+        {
+            if (direct) ReleaseReservation(full);
+            then?.Invoke();
+        });
+    }
+
+    /// <summary>Drops a child's entry (and its subtree's) from the node's allocation table; also for a spawn that
+    /// reserved but never became a child.</summary>
+    private void ReleaseReservation(string full) => Allocation?.Tell(new ReleaseAllocation(full));
 
     // ------------------------------------------------------------------ tools
 
-    private void OnToolCall(DelegationToolCall call)
+    private static void Reply<T>(IActorRef replyTo, Checked<T> decision, Func<T, DelegationToolReply> ok) where T : class =>
+        replyTo.Tell(decision.Error is { } e ? Fail(e) : ok(decision.Value!));
+
+    private static DelegationToolReply Fail(ToolError e) => DelegationToolReply.Fail(e.Kind, e.Message);
+
+    /// <summary>SpawnWorker: the pure checks and the child's manifest (<see cref="SpawnPlan.Validate"/>), the reservation
+    /// in the allocation actor, then <see cref="OnSpawnReserved"/>.</summary>
+    private void Spawn(SpawnWorkerRequest request, IActorRef replyTo)
     {
-        var replyTo = Sender;
-        JsonElement input;
-        try
+        var decision = SpawnPlan.Validate(request, Me, _manifest!, Delegation, _pendingSpawns.Keys, !Context.Child(request.Name).IsNobody());
+        if (decision.Value is not { } plan)
         {
-            using var doc = JsonDocument.Parse(call.InputJson);
-            input = doc.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            replyTo.Tell(DelegationToolReply.Fail(ToolErrorKind.InvalidArgument, $"invalid {call.Tool} input: {e.Message}"));
+            replyTo.Tell(Fail(decision.Error!));
             return;
         }
-        try
-        {
-            switch (call.Tool)
-            {
-                case "SpawnWorker": Spawn(input, replyTo); break;
-                case "SendToWorker" or "ReadWorkerOutput": replyTo.Tell(new DelegationToolReply("", ResolveChild(input).Name)); break;
-                case "StopWorker": StopChild(input, replyTo); break;
-                case "ListWorkers":
-                    var list = VisibleWorkers();
-                    replyTo.Tell(new DelegationToolReply($"{list.Count} visible worker(s)", JsonSerializer.Serialize(list, Pretty)));
-                    break;
-                case "RestoreWorker":
-                    if (Restore(RequiredString(input, "name", call.Tool), replyTo) is var (result, summary))
-                        replyTo.Tell(new DelegationToolReply(summary, JsonSerializer.Serialize(result)));
-                    break;
-                case "SendToPeerWorker": SendToPeer(input, replyTo); break;
-                default: replyTo.Tell(DelegationToolReply.Fail(ToolErrorKind.Internal, $"unknown delegation tool {call.Tool}")); break;
-            }
-        }
-        catch (ToolException e)
-        {
-            replyTo.Tell(DelegationToolReply.Fail(e.Kind, e.Message));
-        }
-    }
-
-    private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true };
-
-    private static ToolException Invalid(string message) => new(ToolErrorKind.InvalidArgument, message);
-
-    private static string RequiredString(JsonElement input, string key, string tool) =>
-        input.ValueKind == JsonValueKind.Object && input.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String
-            ? v.GetString()!
-            : throw Invalid($"invalid {tool} input: missing string field `{key}`");
-
-    /// <summary>A direct child by its name, or a descendant learned from scope_sub_delegated by its path below this
-    /// Worker (`c1/d1`) or its full name.</summary>
-    private ChildRecord ResolveChild(JsonElement input)
-    {
-        var name = RequiredString(input, "name", "worker");
-        if (Delegation.Child(FullChildName(name)) is { } child) return child;
-        var descendant = Delegation.Descendant(FullChildName(name)) ?? Delegation.Descendant(name);
-        return descendant is not null ? new ChildRecord(descendant.Name, descendant.Scope) : throw Invalid($"no spawned worker named `{name}`");
-    }
-
-    /// <summary>SpawnWorker, reference-delegation §1.3 steps 1–8 here (nothing mutated), the reservation in the
-    /// allocation actor, then <see cref="OnSpawnReserved"/>.</summary>
-    private void Spawn(JsonElement input, IActorRef replyTo)
-    {
-        if (input.ValueKind != JsonValueKind.Object) throw Invalid("invalid SpawnWorker input: expected an object");
-        var name = RequiredString(input, "name", "SpawnWorker");
-        var task = RequiredString(input, "task", "SpawnWorker");
-        if (!input.TryGetProperty("scope", out var scopeJson) || scopeJson.ValueKind != JsonValueKind.Array)
-            throw Invalid("invalid SpawnWorker input: missing array field `scope`");
-        if (name == ShortName || name == _name) throw Invalid($"worker name `{name}` collides with spawner's own name");
-        if (!WorkerName.IsValidSegment(name) || name is "." or "..")
-            throw Invalid($"invalid SpawnWorker input: invalid worker name `{name}` (use [A-Za-z0-9._-], 1-64 chars)");
-
-        var rules = new List<ScopeRule>();
-        foreach (var r in scopeJson.EnumerateArray())
-        {
-            ScopeRule? rule;
-            try { rule = r.Deserialize<ScopeRule>(YoiJson.Options); }
-            catch (JsonException e) { throw Invalid("invalid SpawnWorker input: " + e.Message); }
-            if (rule is null || rule.Target is null) throw Invalid("invalid SpawnWorker input: scope entries need target and permission");
-            if (!r.TryGetProperty("recursive", out _)) rule = rule with { Recursive = true };
-            rules.Add(rule);
-        }
-        if (rules.Count == 0) throw Invalid("scope must not be empty");
-        foreach (var r in rules)
-            if (!Path.IsPathRooted(r.Target)) throw Invalid($"scope.target must be absolute: {r.Target}");
-
-        var manifest = _manifest!;
-        var delegation = manifest.DelegationScope ?? ScopeConfig.Empty;
-        if (delegation.IsEmpty)
-            throw Invalid("this Worker has no delegation scope grant ([[delegation_scope.allow]] is empty); its direct filesystem scope only covers the Worker's own tools");
-        foreach (var r in rules)
-            if (!DelegationCheck.AllowsRule(delegation, r))
-                throw Invalid($"requested child scope {r.Target} {r.Permission} is outside this Worker's delegation scope grant");
-
-        var limits = manifest.Workers ?? new WorkersFeature();
-        var depth = Me.Depth + 1;
-        if (depth > limits.MaxDepth)
-            throw Invalid($"spawning `{name}` would exceed the maximum delegation depth ({limits.MaxDepth}; [feature.workers] max_depth)");
-        if (Delegation.Children.Count + _pendingSpawns.Count >= limits.MaxChildren)
-            throw Invalid($"this Worker already has {Delegation.Children.Count + _pendingSpawns.Count} child Worker(s), the maximum ([feature.workers] max_children = {limits.MaxChildren}); stop one first");
-
-        var full = FullChildName(name);
-        if (Delegation.Child(full) is not null || _pendingSpawns.ContainsKey(full) || !Context.Child(name).IsNobody())
-            throw Invalid($"worker `{name}` is already allocated");
-
-        var cwd = manifest.WorkingDirectory;
-        if (input.TryGetProperty("cwd", out var cwdJson) && cwdJson.ValueKind == JsonValueKind.String)
-        {
-            var requested = cwdJson.GetString()!;
-            if (!Path.IsPathRooted(requested)) throw Invalid($"cwd `{requested}` must be absolute");
-            if (File.Exists(requested)) throw Invalid($"cwd `{requested}` must be a directory");
-            if (!Directory.Exists(requested)) throw Invalid($"cwd `{requested}` does not exist");
-            var canonical = PathResolution.Resolve(requested) ?? requested;
-            if (new ScopePolicy(new ScopeConfig(rules, [])).PermissionAt(canonical) == Access.None)
-                throw Invalid($"cwd `{requested}` is outside the child's delegated readable scope");
-            cwd = canonical;
-        }
-
-        var profile = input.TryGetProperty("profile", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString()!.Trim() : "";
-        CheckProfile(profile);
-        var instruction = input.TryGetProperty("instruction", out var ins) && ins.ValueKind == JsonValueKind.String ? ins.GetString() : null;
-
-        // The handoff (§1.5, `inherit`): the spawner's manifest; scope = the requested rules; the child may lend on at
-        // most what it holds (attenuated delegation, so depth limits mean something); instruction replaced if given.
-        var child = manifest with
-        {
-            Name = full,
-            Scope = new ScopeConfig(rules, []),
-            DelegationScope = new ScopeConfig(rules, []),
-            Cwd = cwd,
-            Workspace = manifest.WorkspaceRoot,
-            Engine = instruction is null ? manifest.Engine : manifest.Engine with { Instruction = instruction },
-        };
-        var manifestJson = child.ToJson().GetRawText();
         var allocation = Allocation;
         if (allocation is null)
         {
-            Self.Tell(new SpawnReserved(replyTo, full, manifestJson, task, rules, new AllocationReply(true)));
+            Self.Tell(new SpawnReserved(replyTo, plan.Child, plan.ManifestJson, plan.Task, plan.Scope, new AllocationReply(true)));
             return;
         }
-        allocation.Ask<AllocationReply>(new ReserveAllocation(_name, full, rules), AllocationTimeout).PipeTo(Self,
-            success: r => new SpawnReserved(replyTo, full, manifestJson, task, rules, r),
-            failure: e => new SpawnReserved(replyTo, full, manifestJson, task, rules, new AllocationReply(false, "allocation table: " + e.Message)));
-    }
-
-    /// <summary>§1.4, adapted: there is no profile registry on this node, so `inherit` (and an omitted profile) derive
-    /// the child from the spawner's manifest; registry selectors name no known profile.</summary>
-    private static void CheckProfile(string profile)
-    {
-        if (profile is "" or "inherit") return;
-        if (profile == "default") throw Invalid("no default profile is configured; available: inherit");
-        if (profile.StartsWith("path:") || profile.StartsWith('/') || profile.StartsWith("./") || profile.StartsWith("../") || profile.Contains('/')
-            || profile.EndsWith(".dcdl") || profile.EndsWith(".json") || profile.EndsWith(".toml") || profile.EndsWith(".nix"))
-            throw Invalid($"profile `{profile}`: SpawnWorker accepts registry selectors only (default, inherit, builtin:<n>, user:<n>, project:<n>, <n>); available: inherit");
-        var colon = profile.IndexOf(':');
-        if (colon >= 0)
-        {
-            var prefix = profile[..colon];
-            if (prefix is not ("builtin" or "user" or "project"))
-                throw Invalid($"profile `{profile}`: unsupported selector prefix `{prefix}`; available: inherit");
-            if (colon == profile.Length - 1) throw Invalid($"profile `{profile}`: empty profile name; available: inherit");
-        }
-        throw Invalid($"profile `{profile}` not found; available: inherit");
+        allocation.Ask<AllocationReply>(new ReserveAllocation(_name, plan.Child, plan.Scope), AllocationTimeout).PipeTo(Self,
+            success: r => new SpawnReserved(replyTo, plan.Child, plan.ManifestJson, plan.Task, plan.Scope, r),
+            failure: e => new SpawnReserved(replyTo, plan.Child, plan.ManifestJson, plan.Task, plan.Scope, new AllocationReply(false, "allocation table: " + e.Message)));
     }
 
     private void OnSpawnReserved(SpawnReserved s)
@@ -512,7 +389,7 @@ public sealed partial class WorkerActor
         }
         catch (Exception e)
         {
-            Allocation?.Tell(new ReleaseAllocation(s.Child));
+            ReleaseReservation(s.Child);
             s.ReplyTo.Tell(DelegationToolReply.Fail(ToolErrorKind.ExecutionFailed, $"spawned worker `{shortName}` did not start: {e.Message}"));
             return;
         }
@@ -540,165 +417,130 @@ public sealed partial class WorkerActor
         if (!_pendingSpawns.Remove(failed.Name, out var pending)) return;
         Context.Unwatch(pending.Child);
         Context.Stop(pending.Child);
-        Allocation?.Tell(new ReleaseAllocation(failed.Name));
+        ReleaseReservation(failed.Name);
         var shortName = new WorkerName(failed.Name).Short;
         pending.ReplyTo.Tell(DelegationToolReply.Fail(ToolErrorKind.ExecutionFailed, $"spawned worker `{shortName}` did not start: {failed.Error}"));
     }
 
     /// <summary>StopWorker (§2.4): best-effort shutdown of the child, then removal with full reclaim. Success does not
-    /// depend on the child; its Terminated still tells the model it stopped.</summary>
-    private void StopChild(JsonElement input, IActorRef replyTo)
+    /// depend on the child; its Terminated still tells the model it stopped. A descendant is stopped by its own parent,
+    /// which reclaims its loan (Terminated there); here only its record goes.</summary>
+    private void StopChild(StopWorkerRequest request, IActorRef replyTo)
     {
-        var record = ResolveChild(input);
-        var shortName = new WorkerName(record.Name).Short;
-        if (Delegation.Child(record.Name) is null)
+        var resolved = Discovery.ResolveChild(request.Name, Me, Delegation);
+        if (resolved.Value is not { } record)
         {
-            // a descendant: its own parent stops it and reclaims its loan (Terminated there); here the record goes
-            Region.Tell(new WorkerEnvelope(record.Name, new ClientMethod(new ShutdownMethod())));
-            var relative = new WorkerName(record.Name).RelativeTo(Me);
-            Commit(new ChildRemoved(Now(), record.Name, "stopped"), () =>
-                replyTo.Tell(new DelegationToolReply($"stopped worker `{relative}`; reclaimed scope: {DelegationCheck.Describe(record.Scope)}")));
+            replyTo.Tell(Fail(resolved.Error!));
             return;
         }
-        var child = Context.Child(shortName);
-        if (!child.IsNobody()) child.Tell(new ClientMethod(new ShutdownMethod()));
-        Commit(new ChildRemoved(Now(), record.Name, "stopped"), () =>
-        {
-            Allocation?.Tell(new ReleaseAllocation(record.Name));
-            replyTo.Tell(new DelegationToolReply($"stopped worker `{shortName}`; reclaimed scope: {DelegationCheck.Describe(record.Scope)}"));
-        });
+        var name = new WorkerName(record.Name);
+        var direct = Delegation.Child(record.Name) is not null;
+        var shutdown = new ClientMethod(new ShutdownMethod());
+        if (!direct) Region.Tell(new WorkerEnvelope(record.Name, shutdown));
+        else if (Context.Child(name.Short) is var child && !child.IsNobody()) child.Tell(shutdown);
+        ReclaimChild(record.Name, "stopped", () => replyTo.Tell(new DelegationToolReply(
+            $"stopped worker `{(direct ? name.Short : name.RelativeTo(Me))}`; reclaimed scope: {DelegationCheck.Describe(record.Scope)}")));
     }
 
     // ------------------------------------------------------------------ discovery and peers (§5)
 
-    private List<Dictionary<string, object?>> VisibleWorkers()
-    {
-        var items = new List<Dictionary<string, object?>>
-        {
-            new()
-            {
-                ["worker_name"] = _name, ["visibility"] = "self_worker", ["state"] = "readable",
-                ["active"] = new { session_id = _state.SessionId, segment_id = _state.SegmentId },
-                ["live"] = new { socket_path = _name, reachable = true, status = Wire(_status) },
-                ["restore"] = new { possible = false, reason = "already live" },
-                ["comm_registry"] = new { registered = false },
-                ["spawned_children"] = new { count = Delegation.Children.Count, reachable = Delegation.Children.Count(c => ChildAlive(c.Name)), unreachable = Delegation.Children.Count(c => !ChildAlive(c.Name)) },
-            },
-        };
-        foreach (var c in Delegation.Children)
-        {
-            var alive = ChildAlive(c.Name);
-            items.Add(new()
-            {
-                ["worker_name"] = new WorkerName(c.Name).Short, ["full_name"] = c.Name, ["visibility"] = "spawned_child", ["state"] = "readable",
-                ["live"] = new { socket_path = c.Name, reachable = alive },
-                ["restore"] = new { possible = !alive },
-                ["comm_registry"] = new { registered = true, socket_path = c.Name, scope_delegated = c.Scope.Select(r => new { target = r.Target, permission = r.Permission == Permission.Write ? "write" : "read", recursive = r.Recursive }) },
-            });
-        }
-        foreach (var d in Delegation.Descendants)
-        {
-            var alive = ChildAlive(new WorkerName(d.Name).NextBelow(Me));
-            items.Add(new()
-            {
-                ["worker_name"] = new WorkerName(d.Name).RelativeTo(Me), ["full_name"] = d.Name, ["visibility"] = "spawned_child", ["state"] = "readable",
-                ["live"] = new { socket_path = d.Name, reachable = alive },
-                ["restore"] = new { possible = false },
-                ["comm_registry"] = new { registered = true, socket_path = d.Name, callback_address = d.ParentWorker, scope_delegated = d.Scope.Select(r => new { target = r.Target, permission = r.Permission == Permission.Write ? "write" : "read", recursive = r.Recursive }) },
-            });
-        }
-        foreach (var peer in Delegation.Peers)
-            items.Add(new()
-            {
-                ["worker_name"] = peer, ["visibility"] = "peer", ["state"] = "readable",
-                ["live"] = new { socket_path = peer, reachable = true },
-                ["restore"] = new { possible = true },
-                ["comm_registry"] = new { registered = false },
-            });
-        return items.OrderBy(i => (string)i["worker_name"]!, StringComparer.Ordinal).ToList();
-    }
+    private IReadOnlyList<VisibleWorker> VisibleWorkers() =>
+        Discovery.VisibleWorkers(Me, _state.SessionId, _state.SegmentId, Wire(_status), Delegation, ChildAlive);
 
     private bool ChildAlive(string full) => !Context.Child(new WorkerName(full).Short).IsNobody();
 
-    /// <summary>RestoreWorker (§5.2): self and live children are already live; a registered child whose actor is gone
-    /// is re-created from its journal; a peer is a sharded Worker that starts on demand. Any other name fails: with
-    /// «worker state missing» when no such Worker exists, else «not visible» — decided asynchronously (null here; the
-    /// answer follows as <see cref="RestoreChecked"/>).</summary>
-    private (object Result, string Summary)? Restore(string name, IActorRef? toolReplyTo)
+    private void ListWorkersTool(IActorRef replyTo)
     {
-        if (name == _name || name == ShortName)
-            return (new { action = "already_live", worker_name = _name, socket_path = _name, status = Wire(_status) }, $"worker `{name}` is already live");
-        if (Delegation.Child(FullChildName(name)) is { } child)
+        var list = VisibleWorkers();
+        replyTo.Tell(new DelegationToolReply($"{list.Count} visible worker(s)", JsonSerializer.Serialize(list, Pretty)));
+    }
+
+    private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true };
+
+    /// <summary>RestoreWorker (§5.2), decided by <see cref="Discovery.Restore"/>; the existence check of a name that is not
+    /// visible answers later, as <see cref="RestoreChecked"/> (to <paramref name="toolReplyTo"/>, or the clients for the
+    /// restore_worker method). Returns what is known now: the result, or a refusal, or null while the check runs.</summary>
+    private Checked<RestoreDecision>? Restore(string name, IActorRef? toolReplyTo)
+    {
+        var decision = Discovery.Restore(name, Me, Wire(_status), Delegation, ChildAlive);
+        switch (decision)
         {
-            if (ChildAlive(child.Name))
-                return (new { action = "already_live", worker_name = name, socket_path = child.Name }, $"worker `{name}` is already live");
-            Context.Watch(Context.ActorOf(Props(child.Name, _runtime), name));
-            return (new { action = "restored", worker_name = name, socket_path = child.Name }, $"worker `{name}` restored from worker state");
+            case RestoreDecision.RecreateChild r:
+                Context.Watch(Context.ActorOf(Props(r.Child, _runtime), new WorkerName(r.Child).Short));
+                break;
+            case RestoreDecision.WakePeer w:
+                Region.Tell(new WorkerEnvelope(w.Peer, new InspectWorker(ActorRefs.Nobody)));
+                break;
+            case RestoreDecision.Refused f:
+                return f.Error;
+            case RestoreDecision.CheckExistence c:
+                Region.Ask<WorkerInspection>((Func<IActorRef, object>)(reply => new WorkerEnvelope(c.Name, new InspectWorker(reply))), AllocationTimeout, CancellationToken.None)
+                    .PipeTo(Self, success: i => new RestoreChecked(c.Name, i.Exists, toolReplyTo), failure: _ => new RestoreChecked(c.Name, null, toolReplyTo));
+                return null;
         }
-        if (Delegation.Peers.Contains(name))
+        return decision;
+    }
+
+    private static (RestoreResult Result, string Summary) Restored(RestoreDecision d) => d switch
+    {
+        RestoreDecision.AlreadyLive a => (a.Result, a.Summary),
+        RestoreDecision.RecreateChild r => (r.Result, r.Summary),
+        RestoreDecision.WakePeer w => (w.Result, w.Summary),
+        _ => throw new InvalidOperationException("not a restore result: " + d),
+    };
+
+    private void RestoreTool(RestoreWorkerRequest request, IActorRef replyTo)
+    {
+        if (Restore(request.Name, replyTo) is not { } known) return;
+        if (known.Error is { } e)
         {
-            Region.Tell(new WorkerEnvelope(name, new InspectWorker(ActorRefs.Nobody)));
-            return (new { action = "already_live", worker_name = name, socket_path = name }, $"worker `{name}` is already live");
+            replyTo.Tell(Fail(e));
+            return;
         }
-        if ((Delegation.Descendant(FullChildName(name)) ?? Delegation.Descendant(name)) is { } d)
-            return (new { action = "already_live", worker_name = name, socket_path = d.Name }, $"worker `{name}` is already live");
-        // a reclaimed child still has its state: it exists, but is no longer visible (§1.8 side effect)
-        if (Delegation.Reclaimed.Any(c => c.Name == FullChildName(name))) throw Invalid($"worker `{name}` is not visible to this Worker");
-        if (!WorkerName.IsValid(name))
-            throw Invalid($"worker state missing for `{name}`");
-        Region.Ask<WorkerInspection>((Func<IActorRef, object>)(reply => new WorkerEnvelope(name, new InspectWorker(reply))), AllocationTimeout, CancellationToken.None)
-            .PipeTo(Self, success: i => new RestoreChecked(name, i.Exists, toolReplyTo), failure: _ => new RestoreChecked(name, null, toolReplyTo));
-        return null;
+        var (result, summary) = Restored(known.Value!);
+        replyTo.Tell(new DelegationToolReply(summary, JsonSerializer.Serialize(result)));
     }
 
     private void OnRestoreChecked(RestoreChecked c)
     {
-        var (kind, message) = c.Exists switch
-        {
-            true => (ToolErrorKind.InvalidArgument, $"worker `{c.Name}` is not visible to this Worker"),
-            false => (ToolErrorKind.InvalidArgument, $"worker state missing for `{c.Name}`"),
-            null => (ToolErrorKind.ExecutionFailed, $"worker `{c.Name}`: its state could not be inspected within {AllocationTimeout.TotalSeconds:0}s"),
-        };
-        if (c.ToolReplyTo is { } replyTo) replyTo.Tell(DelegationToolReply.Fail(kind, message));
-        else Error(kind == ToolErrorKind.InvalidArgument ? ErrorCode.InvalidRequest : ErrorCode.Internal, message);
+        var refusal = Discovery.RestoreRefusal(c.Name, c.Exists, AllocationTimeout);
+        if (c.ToolReplyTo is { } replyTo) replyTo.Tell(Fail(refusal));
+        else Error(refusal.Kind == ToolErrorKind.InvalidArgument ? ErrorCode.InvalidRequest : ErrorCode.Internal, refusal.Message);
     }
 
-    private void SendToPeer(JsonElement input, IActorRef replyTo)
+    private void SendToPeer(SendToPeerRequest request, IActorRef replyTo)
     {
-        var name = RequiredString(input, "name", "SendToPeerWorker");
-        var message = RequiredString(input, "message", "SendToPeerWorker");
-        if (name == _name || name == ShortName) throw Invalid($"worker `{name}` is visible as SelfWorker, not as a peer");
-        if (Delegation.Child(FullChildName(name)) is not null) throw Invalid($"worker `{name}` is visible as SpawnedChild, not as a peer");
-        if (!Delegation.Peers.Contains(name)) throw Invalid($"worker `{name}` is not visible to this Worker");
-        Region.Tell(new WorkerEnvelope(name, new ClientMethod(new NotifyMethod($"[Peer message from `{_name}`]\n{message}", true))));
-        replyTo.Tell(new DelegationToolReply($"sent peer message to `{name}`"));
+        if (Discovery.PeerMessageRefusal(request.Name, Me, Delegation) is { } refusal)
+        {
+            replyTo.Tell(Fail(refusal));
+            return;
+        }
+        Region.Tell(new WorkerEnvelope(request.Name, new ClientMethod(new NotifyMethod($"[Peer message from `{_name}`]\n{request.Message}", true))));
+        replyTo.Tell(new DelegationToolReply($"sent peer message to `{request.Name}`"));
     }
 
-    /// <summary>list_workers / restore_worker / register_peer (§2.8): Idle and Paused only (Running rejects earlier).</summary>
+    /// <summary>list_workers / restore_worker / register_peer (§2.8): Idle and Paused only (Running rejects them).</summary>
     private void DiscoveryMethod(ClientMethod m)
     {
-        try
+        switch (m.Method)
         {
-            switch (m.Method)
-            {
-                case ListWorkersMethod:
-                    Broadcast(new WorkersListedEvent(JsonSerializer.SerializeToElement(VisibleWorkers())));
+            case ListWorkersMethod:
+                Broadcast(new WorkersListedEvent(JsonSerializer.SerializeToElement(VisibleWorkers())));
+                break;
+            case RestoreWorkerMethod r:
+                if (Restore(r.Name, null) is not { } known) break;
+                if (known.Error is { } e) Error(ErrorCode.InvalidRequest, e.Message);
+                else Broadcast(new WorkerRestoredEvent(JsonSerializer.SerializeToElement(Restored(known.Value!).Result)));
+                break;
+            case RegisterPeerMethod p:
+                if (Discovery.PeerRegistrationRefusal(p.Name, Me) is { } refusal)
+                {
+                    Error(ErrorCode.InvalidRequest, refusal.Message);
                     break;
-                case RestoreWorkerMethod r:
-                    if (Restore(r.Name, null) is { } restored)
-                        Broadcast(new WorkerRestoredEvent(JsonSerializer.SerializeToElement(restored.Result)));
-                    break;
-                case RegisterPeerMethod p:
-                    if (p.Name == _name) throw Invalid($"worker `{p.Name}` cannot be registered as a peer of itself");
-                    if (!WorkerName.IsValidSegment(new WorkerName(p.Name).Root)) throw Invalid($"worker `{p.Name}` does not exist");
-                    Region.Ask<WorkerInspection>((Func<IActorRef, object>)(reply => new WorkerEnvelope(p.Name, new InspectWorker(reply))), AllocationTimeout, CancellationToken.None)
-                        .PipeTo(Self, success: i => new PeerChecked(p.Name, i.Exists, m.Client), failure: _ => new PeerChecked(p.Name, false, m.Client));
-                    break;
-            }
-        }
-        catch (ToolException e)
-        {
-            Error(ErrorCode.InvalidRequest, e.Message);
+                }
+                Region.Ask<WorkerInspection>((Func<IActorRef, object>)(reply => new WorkerEnvelope(p.Name, new InspectWorker(reply))), AllocationTimeout, CancellationToken.None)
+                    .PipeTo(Self, success: i => new PeerChecked(p.Name, i.Exists, m.Client), failure: _ => new PeerChecked(p.Name, false, m.Client));
+                break;
         }
     }
 
@@ -712,7 +554,7 @@ public sealed partial class WorkerActor
         void Done()
         {
             Region.Tell(new WorkerEnvelope(c.Peer, new AddPeer(_name)));
-            Broadcast(new PeerRegisteredEvent(JsonSerializer.SerializeToElement(new { source = _name, peer = c.Peer })));
+            Broadcast(new PeerRegisteredEvent(JsonSerializer.SerializeToElement(new PeerRegistration(_name, c.Peer))));
         }
         if (Delegation.Peers.Contains(c.Peer)) Done();
         else Commit(new PeerAdded(Now(), c.Peer), Done);
@@ -720,7 +562,5 @@ public sealed partial class WorkerActor
 
     private IReadOnlyList<string> ChildNames() => Delegation.Children.Select(c => c.Name).ToList();
 
-    private IReadOnlyList<string> LoanDescriptions() => Delegation.Children
-        .SelectMany(c => c.Scope.Where(r => r.Permission == Permission.Write).Select(r => JsonSerializer.Serialize(new { child = c.Name, target = r.Target, permission = "write", recursive = r.Recursive })))
-        .ToList();
+    private IReadOnlyList<string> LoanDescriptions() => Discovery.Loans(Delegation).Select(l => JsonSerializer.Serialize(l)).ToList();
 }

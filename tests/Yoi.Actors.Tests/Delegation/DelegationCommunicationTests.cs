@@ -88,7 +88,7 @@ public sealed class DelegationCommunicationTests(DelegationNodeFixture node)
     public async Task Tools_report_an_unreachable_child_read_succeeds_and_send_fails()
     {
         var worker = node.System.ActorOf(Props.Create(() => new ResolvesTo("dc-gone/c1")));
-        var tools = DelegationTools.Create(worker, node.System);
+        var tools = DelegationTools.Create(worker, node.System, new WorkerName("dc-gone"));
         var read = tools.Single(t => t.Name == "ReadWorkerOutput");
         var send = tools.Single(t => t.Name == "SendToWorker");
         var ctx = new ToolCallContext("x", "b", 0);
@@ -107,6 +107,6 @@ public sealed class DelegationCommunicationTests(DelegationNodeFixture node)
     /// <summary>Stands in for a parent Worker whose registry resolves every name to <paramref name="child"/>.</summary>
     private sealed class ResolvesTo : ReceiveActor
     {
-        public ResolvesTo(string child) => Receive<DelegationToolCall>(_ => Sender.Tell(new DelegationToolReply("", child)));
+        public ResolvesTo(string child) => Receive<ResolveWorkerRequest>(_ => Sender.Tell(new DelegationToolReply("", child)));
     }
 }

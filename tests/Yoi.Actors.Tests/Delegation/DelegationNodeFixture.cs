@@ -102,9 +102,19 @@ public sealed class DelegationNodeFixture : IAsyncLifetime
     }
 
     /// <summary>Calls a delegation tool of a Worker directly (what its tool does), bypassing the model.</summary>
-    public Task<DelegationToolReply> ToolAsync(string worker, string tool, object input) =>
-        Region.Ask<DelegationToolReply>(new WorkerEnvelope(worker, new DelegationToolCall(tool, global::System.Text.Json.JsonSerializer.Serialize(input))),
-            TimeSpan.FromSeconds(20));
+    public Task<DelegationToolReply> ToolAsync(string worker, string tool, object input)
+    {
+        DelegationRequest request;
+        try
+        {
+            request = DelegationRequest.Parse(tool, global::System.Text.Json.JsonSerializer.SerializeToElement(input), new WorkerName(worker));
+        }
+        catch (ToolException e)
+        {
+            return Task.FromResult(DelegationToolReply.Fail(e.Kind, e.Message)); // the tool's own refusal, before any Ask
+        }
+        return Region.Ask<DelegationToolReply>(new WorkerEnvelope(worker, request), TimeSpan.FromSeconds(20));
+    }
 
     public async Task<IReadOnlyList<AllocationEntry>> AllocationsAsync() =>
         (await Allocation.Ask<AllocationList>(ListAllocations.Instance, TimeSpan.FromSeconds(5))).Entries;
