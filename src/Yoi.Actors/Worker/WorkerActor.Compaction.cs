@@ -61,21 +61,13 @@ public sealed partial class WorkerActor
             Skip($"manual compact skipped: current context is within the retained tail ({ContextTokens()} <= {settings.RetainedTokens} tokens)");
             return;
         }
-        // Executed inline: status stays Idle, methods wait in the stash until it is over.
-        SetReceiveTimeout(null);
-        Become(Compacting);
+        BecomeCompacting(); // executed inline: status stays Idle, methods wait in the stash until it is over
         RunCompaction(CancellationToken.None, error =>
         {
             if (error is not null) Error(error.Code, "Compact failed: " + error.Message);
             BecomeIdle();
             Stash.UnstashAll();
         });
-    }
-
-    private void Compacting()
-    {
-        CommonCommands();
-        Command<ClientMethod>(_ => Stash.Stash());
     }
 
     // ------------------------------------------------------------------ automatic
@@ -124,7 +116,7 @@ public sealed partial class WorkerActor
             }
             RunCompaction(run.Token, error =>
             {
-                if (error is { Kind: CompactionErrorKind.Cancelled } && run.PauseRequested)
+                if (error is { Kind: CompactionErrorKind.Cancelled } && run.Intent.HasFlag(RunEndIntent.Pause))
                 {
                     // Paused while compacting: the turn stays resumable; a resume yields and compacts again.
                     Commit(new RunPaused(Now()), () => EndRun(run, new RunEndEvent(RunResult.Paused), null, WorkerStatus.Paused, null));

@@ -33,7 +33,6 @@ public sealed partial class WorkerActor
     public const string RestorePrunedNotice =
         "Restored Worker state contained missing or unreachable delegated child Workers; their delegated write scopes were reclaimed before resume.";
     private long _nextDeliveryId;
-    private ICancelable? _resendTimer;
     private WriteLoans? _loans;
 
     private sealed record PendingSpawn(IActorRef ReplyTo, IActorRef Child, string Task, IReadOnlyList<ScopeRule> Scope);
@@ -54,11 +53,11 @@ public sealed partial class WorkerActor
     protected override void PreRestart(Exception reason, object message)
     {
         _run?.Cancel();
-        _resendTimer?.Cancel();
-        PostStop();
+        PostStop(); // the report resend timer goes with the incarnation (Timers)
     }
 
-    /// <summary>Registered first in every state (before the main file's handlers).</summary>
+    /// <summary>Called first from <see cref="CommonCommands"/> in every state: its child Terminated (with a predicate) must
+    /// precede the client one.</summary>
     private void DelegationCommands()
     {
         Command<Terminated>(t => OnChildTerminated(t.ActorRef), t => IsMyChild(t.ActorRef));
@@ -71,7 +70,7 @@ public sealed partial class WorkerActor
         Command<ChildStartFailed>(OnChildStartFailed);
         Command<ChildReport>(OnChildReport);
         Command<ChildReportAck>(OnReportAck);
-        Command<ResendReports>(_ => { _resendTimer = null; SendOutbox(); });
+        Command<ResendReports>(_ => SendOutbox());
         Command<ChildFailed>(OnChildFailed);
         Command<SpawnWorkerRequest>(r => Spawn(r, Sender));
         Command<ResolveWorkerRequest>(r => Reply(Sender, Discovery.ResolveChild(r.Name, Me, Delegation), c => new DelegationToolReply("", c.Name)));
@@ -251,7 +250,8 @@ public sealed partial class WorkerActor
     {
         if (!IsChild || Delegation.Outbox.Count == 0) return;
         foreach (var entry in Delegation.Outbox) Context.Parent.Tell(new ChildReport(_name, entry.DeliveryId, entry.Event));
-        _resendTimer ??= Context.System.Scheduler.ScheduleTellOnceCancelable(ReportResendInterval, Self, ResendReports.Instance, Self);
+        if (!Timers.IsTimerActive(nameof(ResendReports)))
+            Timers.StartSingleTimer(nameof(ResendReports), ResendReports.Instance, ReportResendInterval);
     }
 
     private void OnReportAck(ChildReportAck ack)
@@ -441,126 +441,4 @@ public sealed partial class WorkerActor
         ReclaimChild(record.Name, "stopped", () => replyTo.Tell(new DelegationToolReply(
             $"stopped worker `{(direct ? name.Short : name.RelativeTo(Me))}`; reclaimed scope: {DelegationCheck.Describe(record.Scope)}")));
     }
-
-    // ------------------------------------------------------------------ discovery and peers (§5)
-
-    private IReadOnlyList<VisibleWorker> VisibleWorkers() =>
-        Discovery.VisibleWorkers(Me, _state.SessionId, _state.SegmentId, Wire(_status), Delegation, ChildAlive);
-
-    private bool ChildAlive(string full) => !Context.Child(new WorkerName(full).Short).IsNobody();
-
-    private void ListWorkersTool(IActorRef replyTo)
-    {
-        var list = VisibleWorkers();
-        replyTo.Tell(new DelegationToolReply($"{list.Count} visible worker(s)", JsonSerializer.Serialize(list, Pretty)));
-    }
-
-    private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true };
-
-    /// <summary>RestoreWorker (§5.2), decided by <see cref="Discovery.Restore"/>; the existence check of a name that is not
-    /// visible answers later, as <see cref="RestoreChecked"/> (to <paramref name="toolReplyTo"/>, or the clients for the
-    /// restore_worker method). Returns what is known now: the result, or a refusal, or null while the check runs.</summary>
-    private Checked<RestoreDecision>? Restore(string name, IActorRef? toolReplyTo)
-    {
-        var decision = Discovery.Restore(name, Me, Wire(_status), Delegation, ChildAlive);
-        switch (decision)
-        {
-            case RestoreDecision.RecreateChild r:
-                Context.Watch(Context.ActorOf(Props(r.Child, _runtime), new WorkerName(r.Child).Short));
-                break;
-            case RestoreDecision.WakePeer w:
-                Region.Tell(new WorkerEnvelope(w.Peer, new InspectWorker(ActorRefs.Nobody)));
-                break;
-            case RestoreDecision.Refused f:
-                return f.Error;
-            case RestoreDecision.CheckExistence c:
-                Region.Ask<WorkerInspection>((Func<IActorRef, object>)(reply => new WorkerEnvelope(c.Name, new InspectWorker(reply))), AllocationTimeout, CancellationToken.None)
-                    .PipeTo(Self, success: i => new RestoreChecked(c.Name, i.Exists, toolReplyTo), failure: _ => new RestoreChecked(c.Name, null, toolReplyTo));
-                return null;
-        }
-        return decision;
-    }
-
-    private static (RestoreResult Result, string Summary) Restored(RestoreDecision d) => d switch
-    {
-        RestoreDecision.AlreadyLive a => (a.Result, a.Summary),
-        RestoreDecision.RecreateChild r => (r.Result, r.Summary),
-        RestoreDecision.WakePeer w => (w.Result, w.Summary),
-        _ => throw new InvalidOperationException("not a restore result: " + d),
-    };
-
-    private void RestoreTool(RestoreWorkerRequest request, IActorRef replyTo)
-    {
-        if (Restore(request.Name, replyTo) is not { } known) return;
-        if (known.Error is { } e)
-        {
-            replyTo.Tell(Fail(e));
-            return;
-        }
-        var (result, summary) = Restored(known.Value!);
-        replyTo.Tell(new DelegationToolReply(summary, JsonSerializer.Serialize(result)));
-    }
-
-    private void OnRestoreChecked(RestoreChecked c)
-    {
-        var refusal = Discovery.RestoreRefusal(c.Name, c.Exists, AllocationTimeout);
-        if (c.ToolReplyTo is { } replyTo) replyTo.Tell(Fail(refusal));
-        else Error(refusal.Kind == ToolErrorKind.InvalidArgument ? ErrorCode.InvalidRequest : ErrorCode.Internal, refusal.Message);
-    }
-
-    private void SendToPeer(SendToPeerRequest request, IActorRef replyTo)
-    {
-        if (Discovery.PeerMessageRefusal(request.Name, Me, Delegation) is { } refusal)
-        {
-            replyTo.Tell(Fail(refusal));
-            return;
-        }
-        Region.Tell(new WorkerEnvelope(request.Name, new ClientMethod(new NotifyMethod($"[Peer message from `{_name}`]\n{request.Message}", true))));
-        replyTo.Tell(new DelegationToolReply($"sent peer message to `{request.Name}`"));
-    }
-
-    /// <summary>list_workers / restore_worker / register_peer (§2.8): Idle and Paused only (Running rejects them).</summary>
-    private void DiscoveryMethod(ClientMethod m)
-    {
-        switch (m.Method)
-        {
-            case ListWorkersMethod:
-                Broadcast(new WorkersListedEvent(JsonSerializer.SerializeToElement(VisibleWorkers())));
-                break;
-            case RestoreWorkerMethod r:
-                if (Restore(r.Name, null) is not { } known) break;
-                if (known.Error is { } e) Error(ErrorCode.InvalidRequest, e.Message);
-                else Broadcast(new WorkerRestoredEvent(JsonSerializer.SerializeToElement(Restored(known.Value!).Result)));
-                break;
-            case RegisterPeerMethod p:
-                if (Discovery.PeerRegistrationRefusal(p.Name, Me) is { } refusal)
-                {
-                    Error(ErrorCode.InvalidRequest, refusal.Message);
-                    break;
-                }
-                Region.Ask<WorkerInspection>((Func<IActorRef, object>)(reply => new WorkerEnvelope(p.Name, new InspectWorker(reply))), AllocationTimeout, CancellationToken.None)
-                    .PipeTo(Self, success: i => new PeerChecked(p.Name, i.Exists, m.Client), failure: _ => new PeerChecked(p.Name, false, m.Client));
-                break;
-        }
-    }
-
-    private void OnPeerChecked(PeerChecked c)
-    {
-        if (!c.Exists)
-        {
-            Error(ErrorCode.InvalidRequest, $"worker `{c.Peer}` does not exist");
-            return;
-        }
-        void Done()
-        {
-            Region.Tell(new WorkerEnvelope(c.Peer, new AddPeer(_name)));
-            Broadcast(new PeerRegisteredEvent(JsonSerializer.SerializeToElement(new PeerRegistration(_name, c.Peer))));
-        }
-        if (Delegation.Peers.Contains(c.Peer)) Done();
-        else Commit(new PeerAdded(Now(), c.Peer), Done);
-    }
-
-    private IReadOnlyList<string> ChildNames() => Delegation.Children.Select(c => c.Name).ToList();
-
-    private IReadOnlyList<string> LoanDescriptions() => Discovery.Loans(Delegation).Select(l => JsonSerializer.Serialize(l)).ToList();
 }

@@ -10,8 +10,9 @@ using Yoi.Messages;
 namespace Yoi.Actors.Worker;
 
 /// <summary>One Worker: a persistent, sharded actor whose journal is the session log. Become-states
-/// Idle / Running / Paused implement the method × state table of reference-protocol §5.1; the turn engine
-/// runs in a piped task and talks back through <see cref="WorkerTurnHost"/> messages.</summary>
+/// Idle / Running / Paused (and Compacting, a manual compaction under way) implement the method × state table of
+/// reference-protocol §5.1, all declared in this file; the turn engine runs in a piped task and talks back through
+/// <see cref="WorkerTurnHost"/> messages.</summary>
 public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
 {
     public ITimerScheduler Timers { get; set; } = null!;
@@ -97,6 +98,13 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
         Become(Running);
     }
 
+    /// <summary>A manual compaction (WorkerActor.Compaction): the status stays Idle, methods wait in the stash.</summary>
+    private void BecomeCompacting()
+    {
+        SetReceiveTimeout(null);
+        Become(Compacting);
+    }
+
     private void Idle()
     {
         CommonCommands();
@@ -114,6 +122,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
                 case ListRewindTargetsMethod: Broadcast(Rewind.ListTargets(_state.Entries, _state.SegmentId)); break;
                 case RewindToMethod rw: RewindTo(rw); break;
                 case ShutdownMethod: ShutDown(); break;
+                case ListWorkersMethod or RestoreWorkerMethod or RegisterPeerMethod: DiscoveryMethod(m); break;
                 default: CommonMethod(m); break;
             }
         });
@@ -132,8 +141,8 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
                 case NotifyMethod n: Queue(new PendingNotify(n.Message, n.AutoRun), wake: null); break;
                 case WorkerEventMethod w: OnWorkerEvent(w.Event, wake: false); break;
                 case CancelMethod: run.Cancel(); break;
-                case PauseMethod: run.PauseRequested = true; run.Cancel(); break;
-                case ShutdownMethod: run.ShutdownRequested = true; run.Cancel(); break;
+                case PauseMethod: run.Intent |= RunEndIntent.Pause; run.Cancel(); break;
+                case ShutdownMethod: run.Intent |= RunEndIntent.Shutdown; run.Cancel(); break;
                 case CompactMethod or ListRewindTargetsMethod or RewindToMethod: Error(ErrorCode.AlreadyRunning, AlreadyRunningControl); break;
                 case ListWorkersMethod or RestoreWorkerMethod or RegisterPeerMethod: Error(ErrorCode.AlreadyRunning, DiscoveryWhileRunning); break;
                 default: CommonMethod(m); break;
@@ -159,16 +168,26 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
                 case ListRewindTargetsMethod: Broadcast(Rewind.ListTargets(_state.Entries, _state.SegmentId)); break;
                 case RewindToMethod: Error(ErrorCode.InvalidRequest, "Cannot apply rewind while the Worker is paused; resume or wait for idle first"); break;
                 case ShutdownMethod: ShutDown(); break;
+                case ListWorkersMethod or RestoreWorkerMethod or RegisterPeerMethod: DiscoveryMethod(m); break;
                 default: CommonMethod(m); break;
             }
         });
         Command<ReceiveTimeout>(_ => PassivateIfUnattended());
     }
 
-    /// <summary>Accepted in every state: client attachment, engine reports, snapshot housekeeping.</summary>
+    /// <summary>A manual compaction under way: every method waits in the stash until it is over.</summary>
+    private void Compacting()
+    {
+        CommonCommands();
+        Command<ClientMethod>(_ => Stash.Stash());
+    }
+
+    /// <summary>Accepted in every state: delegation, client attachment, engine reports, snapshot housekeeping. Order
+    /// matters where two handlers take the same type: the first match wins, so a child's Terminated (delegation, with
+    /// its predicate) is registered before a client's.</summary>
     private void CommonCommands()
     {
-        DelegationCommands();
+        DelegationCommands(); // WorkerActor.Delegation: first, see above
         Command<AttachClient>(OnAttach);
         Command<InspectWorker>(i => i.ReplyTo.Tell(Inspect() with { PreviousSegments = _state.PreviousSegments.ToList() }));
         Command<WorkerHandOff>(_ => HandOff());
@@ -195,9 +214,6 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
         {
             case ListCompletionsMethod c:
                 m.Client?.Tell(Completions.List(_manifest?.WorkingDirectory, c.Prefix));
-                break;
-            case ListWorkersMethod or RestoreWorkerMethod or RegisterPeerMethod:
-                DiscoveryMethod(m); // WorkerActor.Delegation
                 break;
             default:
                 // Host-level methods never reach a Worker; a client that sends one gets a clear refusal.
@@ -538,7 +554,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
-        var pausedByUser = cancelled && run.PauseRequested;
+        var pausedByUser = cancelled && run.Intent.HasFlag(RunEndIntent.Pause);
         var pausedByEngine = outcome.Result is EngineResult.Paused or EngineResult.Yielded;
         List<IJournalEvent> terminal = [new TurnEndEntry(run.Engine?.TurnCount ?? _state.TurnCount), .. outcome.Usage];
         terminal.Add(outcome.Error is { } error
@@ -570,7 +586,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
         run.Dispose();
         _inFlight.Clear();
 
-        if (!run.ShutdownRequested && status == WorkerStatus.Idle && _state.HasAutoRunPending)
+        if (!run.Intent.HasFlag(RunEndIntent.Shutdown) && status == WorkerStatus.Idle && _state.HasAutoRunPending)
         {
             Broadcast(new StatusEvent(WorkerStatus.Running)); // follow-up turn: no Idle in between
             StartNotificationRun(InvokeKind.Notify);
@@ -578,7 +594,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
         }
         Broadcast(new StatusEvent(status));
         if (status == WorkerStatus.Paused) BecomePaused(); else BecomeIdle();
-        if (run.ShutdownRequested) ShutDown();
+        if (run.Intent.HasFlag(RunEndIntent.Shutdown)) ShutDown();
     }
 
     /// <summary>Cancel while Paused: close the interrupted turn and record that it was abandoned.</summary>
@@ -690,18 +706,6 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
     private static SessionExtension SubmissionExtension(string submissionId) =>
         new("worker.input-submission.v1", JsonSerializer.SerializeToElement(new { submission_id = submissionId }));
 
-    private object SelfListing() => new
-    {
-        worker_name = _name,
-        visibility = "self_worker",
-        state = "readable",
-        active = new { session_id = _state.SessionId, segment_id = _state.SegmentId },
-        live = new { socket_path = "", reachable = true, status = Wire(_status) },
-        restore = new { possible = false, reason = "already live" },
-        comm_registry = new { registered = false },
-        spawned_children = new { count = 0, reachable = 0, unreachable = 0 },
-    };
-
     private static string Wire(WorkerStatus s) => s.ToString().ToLowerInvariant();
 
     protected override void PostStop()
@@ -715,6 +719,10 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
 
     private enum RunKind { User, Resume, Notification }
 
+    /// <summary>How the client asked the run to end, besides cancelling it (both may be asked: pause, then shutdown).</summary>
+    [Flags]
+    private enum RunEndIntent { None = 0, Pause = 1, Shutdown = 2 }
+
     /// <summary>The run in flight: its cancel signal, what was asked of it, and what rollback needs.</summary>
     private sealed class ActiveRun(int id, RunKind kind) : IDisposable
     {
@@ -725,8 +733,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
         public EngineState? Engine { get; set; }
         public int RollbackPoint { get; set; }
         public bool AiActivity { get; set; }
-        public bool PauseRequested { get; set; }
-        public bool ShutdownRequested { get; set; }
+        public RunEndIntent Intent { get; set; }
         public List<PendingNotification> Drained { get; } = [];
 
         /// <summary>Engine items not yet handed to the journal (group commit), in the order the engine produced them.</summary>
