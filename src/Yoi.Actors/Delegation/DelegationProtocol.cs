@@ -29,7 +29,11 @@ public sealed record InjectWorkerFailure(string Reason) : IYoiMessage;
 
 /// <summary>A delegation tool asks its Worker (Ask with a timeout): <c>Tool</c> is the tool name, <c>InputJson</c>
 /// the tool input. The Worker answers <see cref="DelegationToolReply"/>.</summary>
-public sealed record DelegationToolCall(string Tool, string InputJson) : IYoiMessage;
+public sealed record DelegationToolCall(string Tool, string InputJson) : IYoiMessage
+{
+    /// <summary>W3C traceparent of the tool's <c>execute_tool</c> span (telemetry on): a spawned child's run is its child.</summary>
+    public string? TraceParent { get; init; }
+}
 
 /// <summary>Success: <c>Summary</c> (+ <c>Content</c>); failure: <c>ErrorKind</c> + <c>Error</c>. <c>Child</c> names the
 /// resolved child (full name) for tools that go on to talk to it.</summary>

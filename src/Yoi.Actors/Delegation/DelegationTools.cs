@@ -34,7 +34,7 @@ public static class DelegationTools
     {
         try
         {
-            return await worker.Ask<DelegationToolReply>(new DelegationToolCall(tool, input.GetRawText()), AskTimeout, ct);
+            return await worker.Ask<DelegationToolReply>(new DelegationToolCall(tool, input.GetRawText()) { TraceParent = Telemetry.YoiTelemetry.CurrentTraceParent() }, AskTimeout, ct);
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !ct.IsCancellationRequested)
         {

@@ -530,7 +530,7 @@ public sealed partial class WorkerActor
         var shortName = started.Name[(started.Name.LastIndexOf('/') + 1)..];
         Commit(new ChildSpawned(Now(), started.Name, pending.Scope), () =>
         {
-            pending.Child.Tell(new ClientMethod(new RunMethod([new TextSegment(pending.Task)])));
+            pending.Child.Tell(new ClientMethod(new RunMethod([new TextSegment(pending.Task)])) { TraceParent = TakeSpawnTrace(started.Name) });
             pending.ReplyTo.Tell(new DelegationToolReply($"spawned worker `{shortName}` listening on {started.Name}"));
             // §1.3 step 14: a spawner that itself has a parent tells it (control-plane, through the outbox)
             ReportToParent(new ScopeSubDelegatedWorkerEvent(_name, started.Name, started.Name, pending.Scope));
@@ -672,7 +672,7 @@ public sealed partial class WorkerActor
         if (name == _name || name == ShortName) throw Invalid($"worker `{name}` is visible as SelfWorker, not as a peer");
         if (Delegation.Child(FullChildName(name)) is not null) throw Invalid($"worker `{name}` is visible as SpawnedChild, not as a peer");
         if (!Delegation.Peers.Contains(name)) throw Invalid($"worker `{name}` is not visible to this Worker");
-        Region.Tell(new WorkerEnvelope(name, new ClientMethod(new NotifyMethod($"[Peer message from `{_name}`]\n{message}", true))));
+        Region.Tell(new WorkerEnvelope(name, new ClientMethod(new NotifyMethod($"[Peer message from `{_name}`]\n{message}", true)) { TraceParent = _inboundTraceParent }));
         replyTo.Tell(new DelegationToolReply($"sent peer message to `{name}`"));
     }
 
