@@ -43,6 +43,8 @@ if (args.Contains("--compaction"))
     return 0;
 }
 
+// --telemetry off|sampled|on (BenchTelemetry): the same figures with the Worker's telemetry listened to.
+using var telemetry = BenchTelemetry.Start(args.SkipWhile(a => a != "--telemetry").Skip(1).FirstOrDefault() ?? "off");
 var quick = args.Contains("--quick");
 var postgres = args.SkipWhile(a => a != "--postgres").Skip(1).FirstOrDefault();
 // --only latency|throughput|recovery runs one figure (the PostgreSQL figure runs whenever --postgres is given).
