@@ -128,4 +128,28 @@ public sealed class SpanTreeTests(DelegationNodeFixture node)
         Assert.Equal("""{"pattern":"*.md"}""", glob.Tag(GenAi.ToolCallArguments));
         Assert.NotNull(glob.Tag(GenAi.ToolCallResult));
     }
+
+    /// <summary>A peer can live on any node: the traceparent travels in the ClientMethod through the shard region, so the
+    /// peer's notification run is a child of the SendToPeerWorker span (the wire form is checked in
+    /// <see cref="TraceContextWireTests"/>).</summary>
+    [Fact]
+    public async Task A_peer_message_run_is_a_child_of_the_SendToPeerWorker_span()
+    {
+        using var capture = new TraceCapture("otel-peer");
+        var peerWs = node.Workspace("otel-peer-b");
+        await using var peer = await node.StartAsync("otel-peer-b", Script(Resp(new ScriptText("got it"))), F.ParentManifest(peerWs, F.Grant(peerWs)), peerWs);
+        var ws = node.Workspace("otel-peer-a");
+        var model = Script(Resp(Call("p1", "SendToPeerWorker", new { name = "otel-peer-b", message = "hello" })), Resp(new ScriptText("sent")));
+        await using var client = await node.StartAsync("otel-peer-a", model, F.ParentManifest(ws, F.Grant(ws)), ws);
+        client.Send(new RegisterPeerMethod("otel-peer-b"));
+        await client.NextAsync<PeerRegisteredEvent>();
+        client.Run("tell the peer");
+        await client.NextAsync<RunEndEvent>();
+
+        var send = await capture.WaitAsync(a => a.DisplayName == "execute_tool SendToPeerWorker");
+        var peerRun = await capture.WaitAsync(a => a.DisplayName == "invoke_agent otel-peer-b");
+        Assert.Equal(send.TraceId, peerRun.TraceId);
+        Assert.Equal(send.SpanId, peerRun.ParentSpanId);
+        Assert.Equal("notify", peerRun.Tag(GenAi.RunTrigger));
+    }
 }
