@@ -43,7 +43,14 @@ if (args.Contains("--compaction"))
     return 0;
 }
 
+// --telemetry off|sampled|on (BenchTelemetry): the same figures with the Worker's telemetry listened to.
+using var telemetry = BenchTelemetry.Start(args.SkipWhile(a => a != "--telemetry").Skip(1).FirstOrDefault() ?? "off");
 var quick = args.Contains("--quick");
+if (args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault() == "telemetry-cost")
+{
+    await TelemetryCost.RunAsync(args.SkipWhile(a => a != "--telemetry").Skip(1).FirstOrDefault() ?? "off", quick ? 20_000 : 200_000);
+    return 0;
+}
 var postgres = args.SkipWhile(a => a != "--postgres").Skip(1).FirstOrDefault();
 // --only latency|throughput|recovery runs one figure (the PostgreSQL figure runs whenever --postgres is given).
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();

@@ -1,8 +1,10 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.CommandLine;
 using Microsoft.Extensions.Hosting;
 using Yoi.Actors.Host;
 using Yoi.Actors.Host.Cli;
 using Yoi.Actors.Host.Endpoint;
+using Yoi.Actors.Host.Http;
 using Yoi.Actors.Hosting;
 
 var homeOption = new Option<string?>("--home") { Description = "Data directory (default: $YOI_HOME, else ~/.yoi)" };
@@ -28,9 +30,11 @@ var tlsCertOption = new Option<string?>("--tls-cert") { Description = "TLS certi
 var tlsKeyOption = new Option<string?>("--tls-key") { Description = "Private key (PEM) of --tls-cert" };
 var tlsClientCaOption = new Option<string?>("--tls-client-ca") { Description = "Require client certificates issued by this CA (PEM): mutual TLS" };
 
+var httpOption = new Option<string?>("--http") { Description = "Serve HTTP on HOST:PORT: /healthz, /readyz, /metrics (bearer $YOI_TOKEN on all but the probes; HTTPS with --tls-cert/--tls-key)" };
+
 var serve = new Command("serve", "Run a node: cluster member, journal and client endpoint");
 foreach (var o in new Option[] { homeOption, hostnameOption, portOption, seedOption, journalOption, journalSyncOption, hoconOption, listenOption,
-             maxLineOption, helloTimeoutOption, maxConnectionsOption, maxUnauthOption, tlsCertOption, tlsKeyOption, tlsClientCaOption }) serve.Options.Add(o);
+             maxLineOption, helloTimeoutOption, maxConnectionsOption, maxUnauthOption, tlsCertOption, tlsKeyOption, tlsClientCaOption, httpOption }) serve.Options.Add(o);
 serve.SetAction(async (parse, ct) =>
 {
     var home = NodeHost.ResolveHome(parse.GetValue(homeOption));
@@ -73,7 +77,7 @@ serve.SetAction(async (parse, ct) =>
     var tlsUsage = limits.Validate()
         ?? (tlsCert is null != tlsKey is null ? "--tls-cert and --tls-key go together"
             : tlsClientCa is not null && tlsCert is null ? "--tls-client-ca needs --tls-cert and --tls-key"
-            : tlsCert is not null && listen is null ? "--tls-cert applies to the TCP endpoint: add --listen HOST:PORT"
+            : tlsCert is not null && listen is null && parse.GetValue(httpOption) is null ? "--tls-cert applies to the TCP endpoint and the HTTP server: add --listen HOST:PORT or --http HOST:PORT"
             : null);
     if (tlsUsage is not null)
     {
@@ -95,6 +99,18 @@ serve.SetAction(async (parse, ct) =>
         Console.Error.WriteLine($"yoi: another yoi node is already serving {home} ({options.SocketPath})");
         return 1;
     }
+    var http = parse.GetValue(httpOption) is { } httpListen
+        ? new HttpServerOptions(httpListen, token, parse.GetValue(tlsCertOption), parse.GetValue(tlsKeyOption))
+        : null;
+    ClientEndpoint? ready = null;
+    void PrintUp()
+    {
+        if (ready is null) return;
+        if (ready.TcpEndPoint is { } tcp) Console.Out.WriteLine($"yoi tcp endpoint: {tcp}");
+        if (http is not null) Console.Out.WriteLine($"yoi http endpoint: {(http.Tls ? "https" : "http")}://{http.Listen}");
+        Console.Out.WriteLine($"yoi node up: {ready.SocketPath}");
+        Console.Out.Flush();
+    }
     var endpoint = new EndpointOptions
     {
         SocketPath = options.SocketPath,
@@ -104,12 +120,22 @@ serve.SetAction(async (parse, ct) =>
         Tls = tls,
         OnReady = e =>
         {
-            if (e.TcpEndPoint is { } tcp) Console.Out.WriteLine($"yoi tcp endpoint: {tcp}");
-            Console.Out.WriteLine($"yoi node up: {e.SocketPath}");
-            Console.Out.Flush();
+            ready = e;
+            if (http is null) PrintUp(); // with --http: once Kestrel listens too (ApplicationStarted, below)
         },
     };
-    using var host = NodeHost.Build(options, endpoint);
+    IHost host;
+    try
+    {
+        host = NodeHost.Build(options, endpoint, http: http);
+    }
+    catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or FormatException)
+    {
+        Console.Error.WriteLine($"yoi: {ex.Message}");
+        return 2;
+    }
+    if (http is not null) host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(PrintUp);
+    using var _ = host;
     try
     {
         // The host's console lifetime handles SIGTERM / Ctrl-C and stops it (CoordinatedShutdown through host stop).
@@ -212,8 +238,17 @@ cluster.Subcommands.Add(clusterDown);
 var shards = Client("shards", "Shard regions, shards and entity counts per node", jsonOption);
 shards.SetAction((parse, ct) => InspectionCommands.ShardsAsync(Target(parse), parse.GetValue(jsonOption), ct));
 
+// ---- health ----
+var healthTarget = new Option<string?>("--http") { Description = "The node's HTTP server HOST:PORT (default: $YOI_HTTP, else 127.0.0.1:8080)" };
+var healthCa = new Option<string?>("--tls-ca") { Description = "CA (PEM) that signed the node's certificate: use https" };
+var health = new Command("health", "Ask a node whether it is ready (/readyz). Exit 0 ready, 1 not ready (the failing checks are named)");
+health.Options.Add(healthTarget);
+health.Options.Add(healthCa);
+health.SetAction((parse, ct) => HealthCommand.ExecuteAsync(
+    parse.GetValue(healthTarget) ?? Environment.GetEnvironmentVariable("YOI_HTTP") ?? "127.0.0.1:8080", parse.GetValue(healthCa), ct));
+
 var root = new RootCommand("yoi — sharded, durable LLM Workers on Akka.NET");
-foreach (var c in new[] { serve, run, attach, tail, workers, inspect, restore, stop, cluster, shards }) root.Subcommands.Add(c);
+foreach (var c in new[] { serve, run, attach, tail, workers, inspect, restore, stop, cluster, shards, health }) root.Subcommands.Add(c);
 
 var parseResult = root.Parse(args);
 var isServe = parseResult.CommandResult.Command == serve;

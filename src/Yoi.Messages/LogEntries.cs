@@ -61,7 +61,13 @@ public sealed record SegmentStartEntry(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] SegmentOrigin? ForkedFrom = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] SegmentOrigin? CompactedFrom = null) : LogEntry;
 
-public sealed record InvokeEntry(InvokeKind Trigger) : LogEntry;
+public sealed record InvokeEntry(InvokeKind Trigger) : LogEntry
+{
+    /// <summary>Ours (optional, absent unless the run was traced): the W3C traceparent of the run's span, so a run
+    /// resumed from the journal after a restart or failover links to the run it continues.</summary>
+    [JsonPropertyName("traceparent"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TraceParent { get; init; }
+}
 
 public sealed record UserInputEntry(
     IReadOnlyList<Segment> Segments,

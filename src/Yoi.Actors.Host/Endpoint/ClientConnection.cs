@@ -303,6 +303,7 @@ public sealed class ClientConnection
 
     private void RejectHello()
     {
+        Yoi.Actors.Telemetry.YoiTelemetry.Rejected("tcp", "auth");
         Send(Wire.Error(ErrorCode.InvalidRequest, "invalid or missing token"));
     }
 

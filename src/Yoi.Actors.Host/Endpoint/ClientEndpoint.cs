@@ -188,7 +188,12 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
             var id = Interlocked.Increment(ref _nextId).ToString();
             var tls = requireHello ? _tls : null;
             var run = Task.Run(() => ServeAsync(client, id, requireHello, tls, admission, system, region));
-            _ = run.ContinueWith(_ => _connections.TryRemove(id, out var _), TaskScheduler.Default);
+            Yoi.Actors.Telemetry.YoiTelemetry.ConnectedClients.Add(1);
+            _ = run.ContinueWith(_ =>
+            {
+                Yoi.Actors.Telemetry.YoiTelemetry.ConnectedClients.Add(-1);
+                _connections.TryRemove(id, out var _);
+            }, TaskScheduler.Default);
         }
     });
 

@@ -34,7 +34,7 @@ public sealed class ChildProbe : IAsyncDisposable
         return (probe, first as SnapshotEvent);
     }
 
-    public void Send(Method m) => _region.Tell(new WorkerEnvelope(_worker, new ClientMethod(m, _self)));
+    public void Send(Method m) => _region.Tell(new WorkerEnvelope(_worker, new ClientMethod(m, _self) { TraceParent = Telemetry.YoiTelemetry.CurrentTraceParent() }));
 
     /// <summary>The next message matching <paramref name="match"/>, or null on timeout.</summary>
     public async Task<object?> NextAsync(Func<object, bool> match, CancellationToken ct)

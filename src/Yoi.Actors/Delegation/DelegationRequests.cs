@@ -9,6 +9,9 @@ namespace Yoi.Actors.Delegation;
 /// off the actor. Every request is answered with a <see cref="DelegationToolReply"/>.</summary>
 public abstract record DelegationRequest : IYoiMessage
 {
+    /// <summary>W3C traceparent of the tool's <c>execute_tool</c> span (telemetry on): a spawned child's run is its child.</summary>
+    public string? TraceParent { get; init; }
+
     /// <summary>The request a delegation tool sends for <paramref name="input"/>; a malformed input throws the tool error
     /// the model sees. <paramref name="spawner"/> is the Worker the tool belongs to (a child may not take its name).</summary>
     public static DelegationRequest Parse(string tool, JsonElement input, WorkerName spawner) => tool switch

@@ -43,7 +43,7 @@ public static class DelegationTools
     {
         try
         {
-            return await worker.Ask<DelegationToolReply>(request, AskTimeout, ct);
+            return await worker.Ask<DelegationToolReply>(request with { TraceParent = Telemetry.YoiTelemetry.CurrentTraceParent() }, AskTimeout, ct);
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !ct.IsCancellationRequested)
         {

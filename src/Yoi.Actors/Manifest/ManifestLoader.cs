@@ -238,7 +238,8 @@ public static partial class ManifestLoader
             McpServers: McpOf(Table(root, "mcp")),
             Workers: workers,
             Compaction: CompactionOf(Table(root, "compaction"), (ulong?)ctx ?? WorkerManifest.DefaultContextWindow),
-            Tools: ToolsOf(Table(root, "tools")));
+            Tools: ToolsOf(Table(root, "tools")),
+            Telemetry: TelemetryOf(Table(root, "telemetry")));
     }
 
     /// <summary>`[feature.workers]` enabled, max_depth (default 3), max_children (default 8).</summary>

@@ -69,7 +69,8 @@ public sealed record WorkerManifest(
     IReadOnlyList<McpServerConfig>? McpServers = null,
     WorkersFeature? Workers = null,
     CompactionSection? Compaction = null,
-    ToolsSection? Tools = null)
+    ToolsSection? Tools = null,
+    TelemetrySection? Telemetry = null)
 {
     public const ulong DefaultContextWindow = 200_000;
 

@@ -182,6 +182,7 @@ public sealed class AnthropicClient(ProviderSettings settings, HttpClient? http 
             switch (type)
             {
                 case "message_start":
+                    yield return new Telemetry.StreamResponse((string?)json["message"]?["id"], (string?)json["message"]?["model"]);
                     var usage = Usage(json["message"]?["usage"] as JsonObject);
                     yield return usage ?? (StreamEvent)new StreamStatus(StreamStatusKind.Started);
                     break;

@@ -151,6 +151,7 @@ public sealed class OpenAIChatClient(ProviderSettings settings, HttpClient? http
         private readonly HashSet<int> _started = [];
         private readonly Dictionary<string, int> _byId = new(StringComparer.Ordinal);
         private int _lastIndex = 1;
+        private bool _responseSeen;
 
         public IEnumerable<StreamEvent> Map(string? eventName, string data)
         {
@@ -160,6 +161,11 @@ public sealed class OpenAIChatClient(ProviderSettings settings, HttpClient? http
             {
                 yield return new StreamError(Scalar(error["code"]) ?? Scalar(error["type"]), Scalar(error["message"]) ?? data);
                 yield break;
+            }
+            if (!_responseSeen && (json["id"] is not null || json["model"] is not null))
+            {
+                _responseSeen = true;
+                yield return new Telemetry.StreamResponse((string?)json["id"], (string?)json["model"]);
             }
             if (json["choices"] is JsonArray { Count: > 0 } choices && choices[0] is JsonObject choice)
             {

@@ -122,6 +122,7 @@ public sealed class OpenAIResponsesClient(ProviderSettings settings, HttpClient?
             switch (type)
             {
                 case "response.created":
+                    yield return new Telemetry.StreamResponse((string?)json["response"]?["id"], (string?)json["response"]?["model"]);
                     yield return new StreamStatus(StreamStatusKind.Started);
                     break;
                 case "response.output_item.added":

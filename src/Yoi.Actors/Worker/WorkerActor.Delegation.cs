@@ -405,7 +405,7 @@ public sealed partial class WorkerActor
         var shortName = new WorkerName(started.Name).Short;
         Commit(new ChildSpawned(Now(), started.Name, pending.Scope), () =>
         {
-            pending.Child.Tell(new ClientMethod(new RunMethod([new TextSegment(pending.Task)])));
+            pending.Child.Tell(new ClientMethod(new RunMethod([new TextSegment(pending.Task)])) { TraceParent = TakeSpawnTrace(started.Name) });
             pending.ReplyTo.Tell(new DelegationToolReply($"spawned worker `{shortName}` listening on {started.Name}"));
             // §1.3 step 14: a spawner that itself has a parent tells it (control-plane, through the outbox)
             ReportToParent(new ScopeSubDelegatedWorkerEvent(_name, started.Name, started.Name, pending.Scope));

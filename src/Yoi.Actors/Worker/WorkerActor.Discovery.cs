@@ -83,7 +83,7 @@ public sealed partial class WorkerActor
             replyTo.Tell(Fail(refusal));
             return;
         }
-        Region.Tell(new WorkerEnvelope(request.Name, new ClientMethod(new NotifyMethod($"[Peer message from `{_name}`]\n{request.Message}", true))));
+        Region.Tell(new WorkerEnvelope(request.Name, new ClientMethod(new NotifyMethod($"[Peer message from `{_name}`]\n{request.Message}", true)) { TraceParent = _inboundTraceParent }));
         replyTo.Tell(new DelegationToolReply($"sent peer message to `{request.Name}`"));
     }
 

@@ -302,11 +302,16 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
         PersistEntry(e, then);
     }
 
-    private void PersistEntry(IJournalEvent e, Action? then) => Persist(Stamp(e), persisted =>
+    private void PersistEntry(IJournalEvent e, Action? then)
     {
-        Applied(persisted);
-        then?.Invoke();
-    });
+        var started = JournalClock(); // WorkerActor.Telemetry
+        Persist(Stamp(e), persisted =>
+        {
+            JournalWritten(started);
+            Applied(persisted);
+            then?.Invoke();
+        });
+    }
 
     /// <summary>Group commit of the engine's items: every Persist issued in one handler goes to the journal as one
     /// write, so the items a fast engine produces between two durability points cost one round trip, not one each.</summary>
@@ -369,7 +374,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
         PrepareRun();
         PreRunCompaction(() =>
         {
-            Commit(new InvokeEntry(InvokeKind.UserSend));
+            Commit(new InvokeEntry(InvokeKind.UserSend) { TraceParent = TraceInvoke(InvokeKind.UserSend) });
             Commit(new UserInputEntry(input, extensions));
             var refs = Yoi.Actors.Tools.FileRefs.Resolve(input, _manifest!); // file_ref → attachments right after the input
             foreach (var message in refs.Alerts) Alert(AlertLevel.Warn, AlertSource.Worker, message);
@@ -384,7 +389,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
         PrepareRun();
         PreRunCompaction(() =>
         {
-            Commit(new InvokeEntry(trigger));
+            Commit(new InvokeEntry(trigger) { TraceParent = TraceInvoke(trigger) });
             DeferAsync(0, _ => StartEngine());
         });
     }
@@ -402,6 +407,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
     private void BeginRun(RunKind kind)
     {
         _run = new ActiveRun(Interlocked.Increment(ref s_runSeq), kind);
+        StartRunTrace(kind); // WorkerActor.Telemetry
         _inFlight.Clear();
         BecomeRunning();
         Broadcast(new StatusEvent(WorkerStatus.Running));
@@ -444,7 +450,8 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
             LastRunInterrupted = _state.LastRunInterrupted,
         };
         var (host, interceptor) = WithCompaction(new WorkerTurnHost(Self, run.Id), Yoi.Actors.Tools.PermissionPolicy.For(_manifest!));
-        var engine = new TurnEngine(_model, _tools, EngineSettingsOf(_manifest!), host, run.Engine, interceptor);
+        var (model, tools, tracedHost) = Instrument(_model, _tools, host); // WorkerActor.Telemetry: unchanged when telemetry is off
+        var engine = new TurnEngine(model, tools, EngineSettingsOf(_manifest!), tracedHost, run.Engine, interceptor);
         var token = run.Token;
         // The user input is already in history (committed by the Worker), so the engine resumes from it.
         Task.Run(() => engine.RunAsync(null, token)).PipeTo(Self,
@@ -582,6 +589,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
         if (runEnd is not null) Broadcast(runEnd);
         if (error is not null) Broadcast(error);
         if (upward is not null) ReportUpward(upward);
+        EndRunTrace(runEnd, error); // WorkerActor.Telemetry
         _run = null;
         run.Dispose();
         _inFlight.Clear();
@@ -710,6 +718,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
 
     protected override void PostStop()
     {
+        StopTelemetry(); // WorkerActor.Telemetry
         _run?.Dispose();
         // MCP server processes belong to this incarnation: stop them with it.
         foreach (var connection in _tools.OfType<Tools.McpTool>().Select(t => t.Connection).Distinct())

@@ -21,7 +21,11 @@ public sealed record AttachClient(IActorRef Client, string? ManifestToml = null,
 public sealed record DetachClient(IActorRef Client) : IYoiMessage;
 
 /// <summary>A method from a client. <c>Client</c> receives connection-scoped replies (completions).</summary>
-public sealed record ClientMethod(Method Method, IActorRef? Client = null) : IYoiMessage;
+public sealed record ClientMethod(Method Method, IActorRef? Client = null) : IYoiMessage
+{
+    /// <summary>W3C traceparent of the span that sent it (a delegating tool call): the run it starts is that span's child.</summary>
+    public string? TraceParent { get; init; }
+}
 
 /// <summary>Attach refused, e.g. `invalid_request` "worker `x` does not exist" or a bad manifest.</summary>
 public sealed record AttachRejected(string WorkerName, ErrorEvent Error) : IYoiMessage;
