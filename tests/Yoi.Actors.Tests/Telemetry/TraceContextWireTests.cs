@@ -1,4 +1,5 @@
 using Akka.Hosting;
+using Akka.Serialization;
 using Yoi.Actors.Delegation;
 using Yoi.Actors.Hosting;
 using Yoi.Actors.Worker;
@@ -14,7 +15,7 @@ public sealed class TraceContextWireTests : Akka.Hosting.TestKit.TestKit
     private const string TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
     protected override void ConfigureAkka(AkkaConfigurationBuilder builder, IServiceProvider provider) => builder
-        .WithCustomSerializer("yoi-hyperion", [typeof(IYoiMessage)], sys => new HyperionSerializer(sys));
+        .WithCustomSerializer("yoi-hyperion", [typeof(IYoiMessage)], YoiHyperion.Create);
 
     private T RoundTrip<T>(T value)
     {
@@ -28,7 +29,7 @@ public sealed class TraceContextWireTests : Akka.Hosting.TestKit.TestKit
     {
         var run = new WorkerEnvelope("peer", new ClientMethod(new NotifyMethod("hi", true)) { TraceParent = TraceParent });
         Assert.Equal(TraceParent, ((ClientMethod)RoundTrip(run).Message).TraceParent);
-        var call = new DelegationToolCall("SpawnWorker", "{}") { TraceParent = TraceParent };
+        var call = new StopWorkerRequest("child") { TraceParent = TraceParent };
         Assert.Equal(TraceParent, RoundTrip(call).TraceParent);
     }
 
