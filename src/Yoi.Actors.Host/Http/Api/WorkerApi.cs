@@ -22,27 +22,24 @@ public static class WorkerApi
     public const int MaxPage = 1000;
     public const int DefaultPage = 100;
 
+    // A lambda taking only HttpContext would bind to the RequestDelegate overload and drop its IResult: hence the casts.
     public static void Map(IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/api");
-        api.MapGet("/cluster", (HttpContext c) => Host(c, new ClusterShowMethod())).WithName("GetCluster");
-        api.MapGet("/shards", (HttpContext c) => Host(c, new ShardsMethod())).WithName("GetShards");
-        api.MapGet("/workers", (HttpContext c) => Host(c, new WorkersMethod())).WithName("ListWorkers");
+        api.MapGet("/cluster", (Func<HttpContext, Task<IResult>>)(c => Host(c, new ClusterShowMethod()))).WithName("GetCluster");
+        api.MapGet("/shards", (Func<HttpContext, Task<IResult>>)(c => Host(c, new ShardsMethod()))).WithName("GetShards");
+        api.MapGet("/workers", (Func<HttpContext, Task<IResult>>)(c => Host(c, new WorkersMethod()))).WithName("ListWorkers");
         api.MapGet("/workers/{name}", (HttpContext c, string name) => Named(name, () => Host(c, new InspectMethod(name)))).WithName("InspectWorker");
-        api.MapPut("/workers/{name}", (HttpContext c, string name) => Named(name, () => CreateAsync(c, name))).WithName("CreateWorker")
-            .Accepts<string>("application/toml", "text/plain");
-        api.MapPost("/workers/{name}/runs", (HttpContext c, string name) => Named(name, () => RunAsync(c, name))).WithName("StartRun")
-            .Accepts<JsonObject>("application/json");
+        api.MapPut("/workers/{name}", (HttpContext c, string name) => Named(name, () => CreateAsync(c, name))).WithName("CreateWorker");
+        api.MapPost("/workers/{name}/runs", (HttpContext c, string name) => Named(name, () => RunAsync(c, name))).WithName("StartRun");
         api.MapPost("/workers/{name}/pause", (HttpContext c, string name) => Named(name, () => CommandAsync(c, name, new PauseMethod(), 200)));
         api.MapPost("/workers/{name}/resume", (HttpContext c, string name) => Named(name, () => CommandAsync(c, name, new ResumeMethod(), 202)));
         api.MapPost("/workers/{name}/cancel", (HttpContext c, string name) => Named(name, () => CommandAsync(c, name, new CancelMethod(), 200)));
         api.MapPost("/workers/{name}/compact", (HttpContext c, string name) => Named(name, () => CommandAsync(c, name, new CompactMethod(), 200)));
         api.MapPost("/workers/{name}/shutdown", (HttpContext c, string name) => Named(name, () => CommandAsync(c, name, new ShutdownMethod(), 200)));
-        api.MapPost("/workers/{name}/notify", (HttpContext c, string name) => Named(name, () => NotifyAsync(c, name)))
-            .Accepts<JsonObject>("application/json");
+        api.MapPost("/workers/{name}/notify", (HttpContext c, string name) => Named(name, () => NotifyAsync(c, name)));
         api.MapGet("/workers/{name}/rewind-targets", (HttpContext c, string name) => Named(name, () => CommandAsync(c, name, new ListRewindTargetsMethod(), 200)));
-        api.MapPost("/workers/{name}/rewind", (HttpContext c, string name) => Named(name, () => RewindAsync(c, name)))
-            .Accepts<JsonObject>("application/json");
+        api.MapPost("/workers/{name}/rewind", (HttpContext c, string name) => Named(name, () => RewindAsync(c, name)));
         api.MapGet("/workers/{name}/entries", (HttpContext c, string name) => Named(name, () => EntriesAsync(c, name))).WithName("ListEntries");
         api.MapGet("/workers/{name}/events", (HttpContext c, string name) => Named(name, () => EventStream.ServeAsync(c, name))).WithName("StreamEvents");
     }
@@ -77,7 +74,8 @@ public static class WorkerApi
         using (var reader = new StreamReader(c.Request.Body)) toml = await reader.ReadToEndAsync(c.RequestAborted);
         if (string.IsNullOrWhiteSpace(toml)) return Problems.BadRequest("the body must be the Worker's manifest (TOML)");
         var inspector = new HostInspector(ActorSystemOf(c), await RegionAsync(c));
-        if (await inspector.HandleAsync(new InspectMethod(name), c.RequestAborted) is WorkerInspectionEvent)
+        // Existence from the journal (its first record), not an inspection: that would start an entity that then passivates.
+        if ((await new JournalReader(ActorSystemOf(c)).ReadAsync(name, 0, 1, c.RequestAborted)).Count > 0)
             return Problems.Of(StatusCodes.Status409Conflict, "invalid_request", $"worker `{name}` already exists");
         var dir = c.RequestServices.GetRequiredService<EndpointOptions>().ManifestDir;
         var (session, outcome) = await WorkerSession.AttachAsync(ActorSystemOf(c), await RegionAsync(c), name, toml, dir, ct: c.RequestAborted);

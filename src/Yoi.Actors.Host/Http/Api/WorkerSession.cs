@@ -11,7 +11,7 @@ namespace Yoi.Actors.Host.Http.Api;
 /// <see cref="Overflowed"/> set: a slow client never slows the Worker, it loses its stream and resumes by cursor.</summary>
 public sealed class WorkerSession : IAsyncDisposable
 {
-    public static readonly TimeSpan AttachTimeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan AttachTimeout = TimeSpan.FromSeconds(30);
 
     private readonly Channel<Event> _events;
     private readonly TaskCompletionSource<Event> _attached = new(TaskCreationOptions.RunContinuationsAsynchronously);
