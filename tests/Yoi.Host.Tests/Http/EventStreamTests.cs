@@ -95,6 +95,7 @@ public sealed class EventStreamTests(HttpNode node) : IClassFixture<HttpNode>
         await using var second = await SseReader.OpenAsync(http, "/api/workers/sse-resume/events", lastEventId: lastId);
         var resumed = new List<SseReader.Message>();
         await second.ReadUntilAsync(m => m.Id is not null && Seq(m) == head, Timeout, resumed);
+        await second.ReadUntilAsync(m => m.Event == "status", Timeout, resumed); // after the replay, before live
 
         var firstIds = seen.Where(m => m.Event == "journal").Select(Seq).ToList();
         var resumedIds = resumed.Where(m => m.Event == "journal").Select(Seq).ToList();
