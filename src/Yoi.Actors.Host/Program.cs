@@ -108,6 +108,7 @@ serve.SetAction(async (parse, ct) =>
         if (ready is null) return;
         if (ready.TcpEndPoint is { } tcp) Console.Out.WriteLine($"yoi tcp endpoint: {tcp}");
         if (http is not null) Console.Out.WriteLine($"yoi http endpoint: {(http.Tls ? "https" : "http")}://{http.Listen}");
+        if (http is not null) Console.Out.WriteLine($"yoi dashboard: {(http.Tls ? "https" : "http")}://{http.Listen}/");
         Console.Out.WriteLine($"yoi node up: {ready.SocketPath}");
         Console.Out.Flush();
     }

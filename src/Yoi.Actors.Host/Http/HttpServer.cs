@@ -48,6 +48,7 @@ public static class HttpServer
             });
         });
         builder.Services.AddRouting();
+        Api.HttpApi.AddServices(builder);
     }
 
     public static void Configure(WebApplication app, HttpServerOptions options)
@@ -62,6 +63,7 @@ public static class HttpServer
         routes.MapGet("/healthz", (HttpContext c, HealthCheckService health) => Probe(c, health, YoiHealthChecks.Live));
         routes.MapGet("/readyz", (HttpContext c, HealthCheckService health) => Probe(c, health, YoiHealthChecks.Ready));
         routes.MapPrometheusScrapingEndpoint(MetricsPath);
+        Api.HttpApi.Map(routes);
     }
 
     /// <summary>With a token configured, every request but the probes needs <c>Authorization: Bearer &lt;token&gt;</c>
@@ -71,7 +73,8 @@ public static class HttpServer
         var expected = string.IsNullOrEmpty(token) ? null : Encoding.UTF8.GetBytes(token);
         return (context, next) =>
         {
-            if (expected is null || Unauthenticated.Contains(context.Request.Path.Value ?? "")) return next(context);
+            if (expected is null || Unauthenticated.Contains(context.Request.Path.Value ?? "") || Dashboard.DashboardFiles.IsPublic(context.Request.Path.Value ?? ""))
+                return next(context);
             var header = context.Request.Headers.Authorization.ToString();
             const string scheme = "Bearer ";
             if (header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)
@@ -80,7 +83,8 @@ public static class HttpServer
             YoiTelemetry.Rejected("http", "auth");
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             context.Response.Headers.WWWAuthenticate = "Bearer";
-            return context.Response.WriteAsJsonAsync(new { error = "unauthorized", message = "missing or invalid bearer token" });
+            context.Response.ContentType = Api.Problems.ContentType;
+            return context.Response.WriteAsync(Api.Problems.Body(401, "unauthorized", "missing or invalid bearer token").ToJsonString());
         };
     }
 

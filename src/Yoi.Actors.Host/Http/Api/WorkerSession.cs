@@ -1,0 +1,127 @@
+using System.Threading.Channels;
+using Akka.Actor;
+using Yoi.Actors.Worker;
+using Yoi.Messages;
+
+namespace Yoi.Actors.Host.Http.Api;
+
+/// <summary>One HTTP request's (or one event stream's) attachment to a Worker, the same way a socket client attaches:
+/// a <see cref="SessionActor"/> is the Worker's client and hands every event to a bounded channel without ever
+/// blocking the Worker. When the reader lags past <see cref="Capacity"/> events the channel is completed with
+/// <see cref="Overflowed"/> set: a slow client never slows the Worker, it loses its stream and resumes by cursor.</summary>
+public sealed class WorkerSession : IAsyncDisposable
+{
+    public static readonly TimeSpan AttachTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly Channel<Event> _events;
+    private readonly TaskCompletionSource<Event> _attached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly IActorRef _actor;
+    private volatile bool _overflowed;
+
+    private WorkerSession(ActorSystem system, IActorRef region, int capacity)
+    {
+        Capacity = capacity;
+        _events = Channel.CreateBounded<Event>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        _actor = system.ActorOf(Props.Create(() => new SessionActor(this, region)));
+    }
+
+    public int Capacity { get; }
+
+    /// <summary>Events after the snapshot, in the Worker's order; completes when the Worker goes away or on overflow.</summary>
+    public ChannelReader<Event> Events => _events.Reader;
+
+    public bool Overflowed => _overflowed;
+
+    /// <summary>Attaches (creating the Worker when <paramref name="manifestToml"/> is given). Returns the
+    /// <see cref="SnapshotEvent"/>, or the <see cref="ErrorEvent"/> the attach was refused with.</summary>
+    public static async Task<(WorkerSession Session, Event Outcome)> AttachAsync(ActorSystem system, IActorRef region, string worker,
+        string? manifestToml = null, string? manifestDir = null, int capacity = 1024, CancellationToken ct = default)
+    {
+        var session = new WorkerSession(system, region, capacity);
+        session._actor.Tell(new SessionActor.Attach(worker, manifestToml, manifestDir));
+        try
+        {
+            return (session, await session._attached.Task.WaitAsync(AttachTimeout, ct));
+        }
+        catch (TimeoutException)
+        {
+            return (session, new ErrorEvent(ErrorCode.Internal, $"worker `{worker}` did not answer the attach within {AttachTimeout.TotalSeconds:0}s"));
+        }
+    }
+
+    public void Send(Method method) => _actor.Tell(new SessionActor.Inbound(method));
+
+    public ValueTask DisposeAsync()
+    {
+        _actor.Tell(PoisonPill.Instance);
+        return ValueTask.CompletedTask;
+    }
+
+    private void OnAttached(Event outcome) => _attached.TrySetResult(outcome);
+
+    private void OnEvent(Event e)
+    {
+        if (_events.Writer.TryWrite(e)) return;
+        _overflowed = true;
+        _events.Writer.TryComplete();
+    }
+
+    private void OnGone() => _events.Writer.TryComplete();
+
+    /// <summary>The Worker's client for one session (like the socket endpoint's ConnectionActor).</summary>
+    private sealed class SessionActor : ReceiveActor
+    {
+        public sealed record Attach(string Worker, string? ManifestToml, string? ManifestDir);
+
+        public sealed record Inbound(Method Method);
+
+        private readonly WorkerSession _session;
+        private readonly IActorRef _region;
+        private string? _name;
+        private IActorRef? _worker;
+
+        public SessionActor(WorkerSession session, IActorRef region)
+        {
+            _session = session;
+            _region = region;
+            Receive<Attach>(a =>
+            {
+                _name = a.Worker;
+                _region.Tell(new WorkerEnvelope(a.Worker, new AttachClient(Self, a.ManifestToml, a.ManifestDir)), Self);
+            });
+            Receive<Inbound>(m =>
+            {
+                if (_name is not null) _region.Tell(new WorkerEnvelope(_name, new ClientMethod(m.Method, Self)), Self);
+            });
+            Receive<AttachRejected>(r => _session.OnAttached(r.Error));
+            Receive<SnapshotEvent>(s =>
+            {
+                if (_worker is null && !Sender.IsNobody())
+                {
+                    _worker = Sender;
+                    Context.Watch(Sender);
+                }
+                _session.OnAttached(s);
+            });
+            Receive<ShutdownEvent>(e =>
+            {
+                _session.OnEvent(e);
+                _session.OnGone();
+            });
+            Receive<Event>(e => _session.OnEvent(e));
+            Receive<Terminated>(t =>
+            {
+                if (Equals(t.ActorRef, _worker)) _session.OnGone();
+            });
+        }
+
+        protected override void PostStop()
+        {
+            // Straight to the Worker once known: through the region would restart a Worker that already stopped.
+            if (_worker is not null) _worker.Tell(new DetachClient(Self), Self);
+            else if (_name is not null) _region.Tell(new WorkerEnvelope(_name, new DetachClient(Self)), Self);
+            _session.OnGone();
+            _session.OnAttached(new ErrorEvent(ErrorCode.Internal, "session closed"));
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Yoi.Host.Tests.Infrastructure;
+
+namespace Yoi.Host.Tests.Http;
+
+/// <summary>`GET /api/workers/{name}/events` on a real node: the snapshot's cursor, live records and deltas, and
+/// resuming with `Last-Event-ID` after a disconnect in the middle of a run, with no record lost or repeated.</summary>
+public sealed class EventStreamTests(HttpNode node) : IClassFixture<HttpNode>
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>A response streaming `first`, a pause, then `second` as two text blocks (two assistant items).</summary>
+    private static string Slow(string first, string second, int delayMs) => new JsonObject
+    {
+        ["items"] = new JsonArray(
+            new JsonObject { ["text"] = first },
+            new JsonObject { ["delay_ms"] = delayMs },
+            new JsonObject { ["text"] = new JsonArray("sec", "ond ", second) },
+            new JsonObject { ["usage"] = new JsonObject { ["input"] = 10, ["output"] = 3 } }),
+    }.ToJsonString();
+
+    private async Task<HttpClient> WorkerAsync(string name, params string[] responses)
+    {
+        var http = node.Client();
+        using var created = await http.CreateWorkerAsync(name, Scripted.Manifest(node.Dir, name, responses));
+        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        return http;
+    }
+
+    private static long Seq(SseReader.Message m) => long.Parse(m.Id!);
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_fresh_stream_opens_with_the_snapshot_whose_id_is_the_last_committed_record()
+    {
+        using var http = await WorkerAsync("sse-fresh", Scripted.Text("Hello"));
+        using (await http.RunAsync("sse-fresh", "hi")) { }
+        await http.WaitForStatusAsync("sse-fresh", "idle", Timeout);
+        await Task.Delay(300);
+        var records = await http.AllRecordsAsync("sse-fresh");
+
+        await using var sse = await SseReader.OpenAsync(http, "/api/workers/sse-fresh/events");
+        Assert.Equal("text/event-stream", sse.Response.Content.Headers.ContentType?.MediaType);
+        var snapshot = await sse.ReadAsync(Timeout);
+
+        Assert.Equal("snapshot", snapshot!.Event);
+        Assert.Equal(records[^1]["seq"]!.GetValue<long>(), Seq(snapshot));
+        var entries = snapshot.Data["data"]!["entries"]!.AsArray();
+        Assert.Equal("segment_start", entries[0]!["kind"]!.GetValue<string>());
+        Assert.Contains(entries, e => e!["kind"]!.GetValue<string>() == "assistant_item" && e.ToJsonString().Contains("Hello"));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Live_text_deltas_stream_as_protocol_events_and_records_carry_ids()
+    {
+        using var http = await WorkerAsync("sse-live", Slow("Hi", "there", 300));
+        await using var sse = await SseReader.OpenAsync(http, "/api/workers/sse-live/events");
+        await sse.ReadUntilAsync(m => m.Event == "snapshot", Timeout);
+
+        using (await http.RunAsync("sse-live", "go")) { }
+        var seen = new List<SseReader.Message>();
+        await sse.ReadUntilAsync(m => m.Event == "run_end", Timeout, seen);
+
+        var delta = seen.First(m => m.Event == "text_delta");
+        Assert.Equal("text_delta", delta.Data["event"]!.GetValue<string>());
+        Assert.Null(delta.Id);
+        Assert.All(seen.Where(m => m.Event == "journal"), m => Assert.Equal(m.Data["data"]!["seq"]!.GetValue<long>(), Seq(m)));
+        Assert.Contains(seen, m => m.Event == "journal" && m.Data["data"]!["record"]!["kind"]?.GetValue<string>() == "user_input");
+        Assert.DoesNotContain(seen, m => m.Event is "user_message" or "invoke_start"); // their records carry them, once
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task Reconnecting_with_Last_Event_ID_mid_run_resumes_with_no_record_lost_or_repeated()
+    {
+        using var http = await WorkerAsync("sse-resume", Slow("alpha", "omega", 1500), Scripted.Text("later run"));
+        var seen = new List<SseReader.Message>();
+        string lastId;
+        await using (var first = await SseReader.OpenAsync(http, "/api/workers/sse-resume/events"))
+        {
+            lastId = (await first.ReadUntilAsync(m => m.Event == "snapshot", Timeout)).Id!;
+            using (await http.RunAsync("sse-resume", "go")) { }
+            // Disconnect while the LLM call streams: its input is committed, its output not yet.
+            await first.ReadUntilAsync(m => m.Event == "text_delta", Timeout, seen);
+            Assert.Contains(seen, m => m.Event == "journal" && m.Data["data"]!["record"]!["kind"]?.GetValue<string>() == "user_input");
+            lastId = seen.Last(m => m.Id is not null).Id!;
+        }
+        // While no client is connected: the rest of the run, and a whole second run.
+        await http.WaitForStatusAsync("sse-resume", "idle", Timeout);
+        using (await http.RunAsync("sse-resume", "again")) { }
+        await http.WaitForStatusAsync("sse-resume", "idle", Timeout);
+        await Task.Delay(300);
+        var committed = await http.AllRecordsAsync("sse-resume");
+        var head = committed[^1]["seq"]!.GetValue<long>();
+
+        await using var second = await SseReader.OpenAsync(http, "/api/workers/sse-resume/events", lastEventId: lastId);
+        var resumed = new List<SseReader.Message>();
+        await second.ReadUntilAsync(m => m.Id is not null && Seq(m) == head, Timeout, resumed);
+        await second.ReadUntilAsync(m => m.Event == "status", Timeout, resumed); // after the replay, before live
+
+        var firstIds = seen.Where(m => m.Event == "journal").Select(Seq).ToList();
+        var resumedIds = resumed.Where(m => m.Event == "journal").Select(Seq).ToList();
+        Assert.Equal(long.Parse(lastId) + 1, resumedIds[0]);
+        Assert.Empty(firstIds.Intersect(resumedIds));
+        var snapshotId = firstIds.Count > 0 ? firstIds[0] - 1 : long.Parse(lastId);
+        var all = firstIds.Concat(resumedIds).ToList();
+        Assert.Equal(Enumerable.Range((int)snapshotId + 1, (int)(head - snapshotId)).Select(i => (long)i), all);
+        // The streamed records are the committed ones, byte for byte.
+        var bySeq = committed.ToDictionary(r => r["seq"]!.GetValue<long>(), r => r.ToJsonString());
+        Assert.All(seen.Concat(resumed).Where(m => m.Event == "journal"), m => Assert.Equal(bySeq[Seq(m)], m.Data["data"]!.ToJsonString()));
+        Assert.Contains(resumed, m => m.Event == "journal" && m.Data.ToJsonString().Contains("omega"));
+        Assert.Contains(resumed, m => m.Event == "status");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_malformed_cursor_is_400_and_an_unknown_worker_404()
+    {
+        using var http = await WorkerAsync("sse-cursor", Scripted.Text("x"));
+
+        using var bad = await http.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/workers/sse-cursor/events") { Headers = { { "Last-Event-ID", "abc" } } });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        using var missing = await http.GetAsync("/api/workers/sse-nobody/events");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+}
