@@ -12,6 +12,7 @@ public static class ModelClients
         "anthropic" => new AnthropicClient(ProviderSettingsOf(manifest.Model)),
         "openai_chat" => new OpenAIChatClient(ProviderSettingsOf(manifest.Model)),
         "openai_responses" => new OpenAIResponsesClient(ProviderSettingsOf(manifest.Model)),
+        "gemini" => new GeminiClient(ProviderSettingsOf(manifest.Model)),
         var s => throw new ManifestException($"[model] scheme \"{s}\" is not available in this build yet"),
     };
 
