@@ -40,6 +40,6 @@ public static class ModelClients
             if (key.Any(c => c < 0x21 || c > 0x7e))
                 throw new ManifestException($"[model] api_key_env: the value of {model.ApiKeyEnv} is not a valid HTTP header value");
         }
-        return new ProviderSettings(scheme, model.ModelId, baseUrl, key);
+        return new ProviderSettings(scheme, model.ModelId, baseUrl, key, model.Capability);
     }
 }

@@ -38,7 +38,12 @@ public static class YoiHosting
     {
         Directory.CreateDirectory(options.Home);
         Yoi.Actors.Tools.BashSandbox.HideFromSandboxes(options.Home); // its journal and endpoint socket stay out of every Bash sandbox
-        var rt = (runtime ?? WorkerRuntime.Default) with { SnapshotEvery = options.SnapshotEvery };
+        var rt = (runtime ?? WorkerRuntime.Default) with
+        {
+            SnapshotEvery = options.SnapshotEvery,
+            // `[model] ref` resolves against the built-in catalog with <home>/catalog.toml over it
+            Catalog = runtime?.Catalog ?? Yoi.Actors.Providers.ModelCatalog.ForHome(options.Home),
+        };
         var journal = JournalConfig.From(options);
         journal.Prepare();
 
