@@ -13,6 +13,8 @@ public static class ModelClients
         "openai_chat" => new OpenAIChatClient(ProviderSettingsOf(manifest.Model)),
         "openai_responses" => new OpenAIResponsesClient(ProviderSettingsOf(manifest.Model)),
         "gemini" => new GeminiClient(ProviderSettingsOf(manifest.Model)),
+        "chat_client" => throw new ManifestException(
+            $"[model] scheme \"chat_client\" (client \"{manifest.Model.Client}\") needs a node that registers chat clients (AddYoiNode(options, o => o.AddChatClient(…)))"),
         var s => throw new ManifestException($"[model] scheme \"{s}\" is not available in this build yet"),
     };
 

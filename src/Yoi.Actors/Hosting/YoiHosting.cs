@@ -34,6 +34,12 @@ public static class YoiHosting
 
         """;
 
+    /// <summary><c>AddYoiNode(options, o => o.AddChatClient("azure", sp => …))</c>: the node with <paramref name="configure"/>
+    /// applied to its options.</summary>
+    public static AkkaConfigurationBuilder AddYoiNode(this AkkaConfigurationBuilder builder, YoiNodeOptions options,
+        Func<YoiNodeOptions, YoiNodeOptions> configure, WorkerRuntime? runtime = null) =>
+        builder.AddYoiNode(configure(options), runtime);
+
     public static AkkaConfigurationBuilder AddYoiNode(this AkkaConfigurationBuilder builder, YoiNodeOptions options, WorkerRuntime? runtime = null)
     {
         Directory.CreateDirectory(options.Home);
@@ -63,7 +69,13 @@ public static class YoiHosting
             // Membership gate: the endpoint serves clients only while this node's membership is confirmed.
             .WithActors((system, _) => system.ActorOf(MembershipGateActor.Props(journal.Fence), MembershipGateActor.Name))
             .WithShardRegion<WorkerRegion>(RegionName,
-                name => WorkerActor.Props(name, rt),
+                (_, _, resolver) =>
+                {
+                    // scheme chat_client: IChatClients registered on the options or as keyed services of the node's container
+                    var source = new Yoi.Actors.Providers.ChatClientSource(options.ChatClients, resolver.GetService<IServiceProvider>());
+                    var workerRuntime = rt with { ModelFactory = source.Wrap(rt.ModelFactory) };
+                    return name => WorkerActor.Props(name, workerRuntime);
+                },
                 new WorkerMessageExtractor(),
                 new ShardOptions
                 {
