@@ -210,6 +210,9 @@ public sealed class GeminiClient(ProviderSettings settings, HttpClient? http = n
 
         public bool Finished => _finished;
 
+        /// <summary>The terminal signal, named in the interruption message.</summary>
+        public string TerminalSignal => "a candidate's finishReason";
+
         public IEnumerable<StreamEvent> Map(string? eventName, string data)
         {
             var json = JsonNode.Parse(data) as JsonObject ?? throw new JsonException("frame is not a JSON object");
@@ -282,7 +285,7 @@ public sealed class GeminiClient(ProviderSettings settings, HttpClient? http = n
         public IEnumerable<StreamEvent> End()
         {
             if (!_finished)
-                throw new ModelException("stream interrupted: the response ended without a finishReason", retryable: true);
+                throw new ModelException("stream interrupted: the response ended without " + TerminalSignal, retryable: true);
             return [];
         }
     }

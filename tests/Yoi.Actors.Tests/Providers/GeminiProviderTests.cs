@@ -199,7 +199,7 @@ public sealed class GeminiProviderTests
 
         Assert.Equal(EngineResult.Finished, outcome.Result);
         var continuation = Assert.Single(rig.Host.Of<LlmContinuationEvent>());
-        Assert.Contains("without a finishReason", continuation.Reason);
+        Assert.Contains("without a candidate's finishReason", continuation.Reason);
         Assert.Equal(["User:Tell me", "Assistant:Hello, World!"], Texts(rig.State.History)); // the cut text never completed
         Assert.Equal(2, rig.Requests.Count);
     }
