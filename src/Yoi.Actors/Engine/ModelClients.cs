@@ -12,6 +12,9 @@ public static class ModelClients
         "anthropic" => new AnthropicClient(ProviderSettingsOf(manifest.Model)),
         "openai_chat" => new OpenAIChatClient(ProviderSettingsOf(manifest.Model)),
         "openai_responses" => new OpenAIResponsesClient(ProviderSettingsOf(manifest.Model)),
+        "gemini" => new GeminiClient(ProviderSettingsOf(manifest.Model)),
+        "chat_client" => throw new ManifestException(
+            $"[model] scheme \"chat_client\" (client \"{manifest.Model.Client}\") needs a node that registers chat clients (AddYoiNode(options, o => o.AddChatClient(…)))"),
         var s => throw new ManifestException($"[model] scheme \"{s}\" is not available in this build yet"),
     };
 
@@ -39,6 +42,6 @@ public static class ModelClients
             if (key.Any(c => c < 0x21 || c > 0x7e))
                 throw new ManifestException($"[model] api_key_env: the value of {model.ApiKeyEnv} is not a valid HTTP header value");
         }
-        return new ProviderSettings(scheme, model.ModelId, baseUrl, key);
+        return new ProviderSettings(scheme, model.ModelId, baseUrl, key, model.Capability);
     }
 }

@@ -34,11 +34,22 @@ public static class YoiHosting
 
         """;
 
+    /// <summary><c>AddYoiNode(options, o => o.AddChatClient("azure", sp => …))</c>: the node with <paramref name="configure"/>
+    /// applied to its options.</summary>
+    public static AkkaConfigurationBuilder AddYoiNode(this AkkaConfigurationBuilder builder, YoiNodeOptions options,
+        Func<YoiNodeOptions, YoiNodeOptions> configure, WorkerRuntime? runtime = null) =>
+        builder.AddYoiNode(configure(options), runtime);
+
     public static AkkaConfigurationBuilder AddYoiNode(this AkkaConfigurationBuilder builder, YoiNodeOptions options, WorkerRuntime? runtime = null)
     {
         Directory.CreateDirectory(options.Home);
         Yoi.Actors.Tools.BashSandbox.HideFromSandboxes(options.Home); // its journal and endpoint socket stay out of every Bash sandbox
-        var rt = (runtime ?? WorkerRuntime.Default) with { SnapshotEvery = options.SnapshotEvery };
+        var rt = (runtime ?? WorkerRuntime.Default) with
+        {
+            SnapshotEvery = options.SnapshotEvery,
+            // `[model] ref` resolves against the built-in catalog with <home>/catalog.toml over it
+            Catalog = runtime?.Catalog ?? Yoi.Actors.Providers.ModelCatalog.ForHome(options.Home),
+        };
         var journal = JournalConfig.From(options);
         journal.Prepare();
 
@@ -58,7 +69,13 @@ public static class YoiHosting
             // Membership gate: the endpoint serves clients only while this node's membership is confirmed.
             .WithActors((system, _) => system.ActorOf(MembershipGateActor.Props(journal.Fence), MembershipGateActor.Name))
             .WithShardRegion<WorkerRegion>(RegionName,
-                name => WorkerActor.Props(name, rt),
+                (_, _, resolver) =>
+                {
+                    // scheme chat_client: IChatClients registered on the options or as keyed services of the node's container
+                    var source = new Yoi.Actors.Providers.ChatClientSource(options.ChatClients, resolver.GetService<IServiceProvider>());
+                    var workerRuntime = rt with { ModelFactory = source.Wrap(rt.ModelFactory) };
+                    return name => WorkerActor.Props(name, workerRuntime);
+                },
                 new WorkerMessageExtractor(),
                 new ShardOptions
                 {

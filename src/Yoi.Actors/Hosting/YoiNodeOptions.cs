@@ -33,6 +33,23 @@ public sealed record YoiNodeOptions
     /// <summary>Tests turn this on: every message is serialized as if it crossed the network.</summary>
     public bool SerializeMessages { get; init; }
 
+    /// <summary>Chat clients a manifest can select with <c>[model] scheme = "chat_client"</c>, <c>client = "NAME"</c>; each
+    /// factory runs once, with the node's service provider, when a Worker first needs that client.</summary>
+    public IReadOnlyDictionary<string, Func<IServiceProvider, Microsoft.Extensions.AI.IChatClient>> ChatClients { get; init; } =
+        new Dictionary<string, Func<IServiceProvider, Microsoft.Extensions.AI.IChatClient>>();
+
+    /// <summary>Registers an <see cref="Microsoft.Extensions.AI.IChatClient"/> under <paramref name="name"/> (a copy of these
+    /// options with it added). Build it without function invocation: the Worker's engine executes tools.</summary>
+    public YoiNodeOptions AddChatClient(string name, Func<IServiceProvider, Microsoft.Extensions.AI.IChatClient> factory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(factory);
+        return this with
+        {
+            ChatClients = new Dictionary<string, Func<IServiceProvider, Microsoft.Extensions.AI.IChatClient>>(ChatClients) { [name] = factory },
+        };
+    }
+
     public string SqlitePath => Path.Combine(Home, "yoi.db");
 
     /// <summary>Snapshots live in their own SQLite file: a snapshot write never holds the journal's write lock.</summary>

@@ -14,7 +14,7 @@ public sealed class ManifestException(string message) : Exception(message);
 /// made absolute against its own folder, the layers are merged (§6.1) and the result is validated once.</summary>
 public static partial class ManifestLoader
 {
-    private static readonly string[] Schemes = ["anthropic", "openai_chat", "openai_responses", "gemini", "scripted"];
+    private static readonly string[] Schemes = ["anthropic", "openai_chat", "openai_responses", "gemini", "chat_client", "scripted"];
 
     /// <summary>Array keys whose layers are concatenated (lower first); every other array is replaced.</summary>
     private static readonly HashSet<string> ConcatenatedArrays =
@@ -42,15 +42,17 @@ public static partial class ManifestLoader
         return ParseLayers(layers);
     }
 
-    public static WorkerManifest Parse(string toml, string baseDir) => ParseLayers([(toml, baseDir)]);
+    /// <summary><paramref name="catalog"/> resolves `[model] ref` (the node's catalog; default the built-in one).</summary>
+    public static WorkerManifest Parse(string toml, string baseDir, Yoi.Actors.Providers.ModelCatalog? catalog = null) =>
+        ParseLayers([(toml, baseDir)], catalog);
 
     /// <summary>Merges layers (lowest first) and validates the result.</summary>
-    public static WorkerManifest ParseLayers(IReadOnlyList<(string Toml, string BaseDir)> layers)
+    public static WorkerManifest ParseLayers(IReadOnlyList<(string Toml, string BaseDir)> layers, Yoi.Actors.Providers.ModelCatalog? catalog = null)
     {
         if (layers.Count == 0) throw new ManifestException("no manifest given");
         var merged = new TomlTable();
         foreach (var (toml, dir) in layers) merged = Merge(merged, ParseLayer(toml, dir));
-        return Build(merged, layers[^1].BaseDir);
+        return Build(merged, layers[^1].BaseDir, catalog ?? Yoi.Actors.Providers.ModelCatalog.Builtin);
     }
 
     /// <summary>Parses one layer and makes its relative paths absolute against <paramref name="baseDir"/>.</summary>
@@ -152,7 +154,7 @@ public static partial class ManifestLoader
 
     // ------------------------------------------------------------------ validation
 
-    private static WorkerManifest Build(TomlTable root, string baseDir)
+    private static WorkerManifest Build(TomlTable root, string baseDir, Yoi.Actors.Providers.ModelCatalog catalog)
     {
         foreach (var removed in RemovedFields)
         {
@@ -166,27 +168,7 @@ public static partial class ManifestLoader
         var engine = Table(root, "engine");
         var session = Table(root, "session");
 
-        var scheme = Str(model, "model.scheme");
-        var modelId = Str(model, "model.model_id");
-        if (Str(model, "model.ref") is { } modelRef)
-        {
-            var slash = modelRef.IndexOf('/');
-            if (slash <= 0 || slash == modelRef.Length - 1)
-                throw new ManifestException($"model.ref must be \"<provider>/<model_id>\" (got \"{modelRef}\")");
-            scheme ??= modelRef[..slash];
-            modelId ??= modelRef[(slash + 1)..];
-        }
-        if (scheme is null) throw new ManifestException("[model] scheme is required");
-        if (!Schemes.Contains(scheme))
-            throw new ManifestException($"[model] scheme must be one of {string.Join(", ", Schemes)} (got \"{scheme}\")");
-        var script = Str(model, "model.script");
-        if (scheme == "scripted")
-        {
-            if (script is null) throw new ManifestException("[model] script is required when scheme = \"scripted\"");
-            script = Path.GetFullPath(Path.Combine(baseDir, script));
-        }
-        var ctx = Int(model, "model.context_window");
-        if (ctx is <= 0) throw new ManifestException("[model] context_window must be > 0");
+        var modelSection = ModelOf(model, baseDir, catalog);
 
         var maxTurns = Int(engine, "engine.max_turns");
         if (maxTurns is <= 0) throw new ManifestException("[engine] max_turns must be > 0");
@@ -212,8 +194,7 @@ public static partial class ManifestLoader
 
         return new WorkerManifest(
             Name: Str(worker, "worker.name"),
-            Model: new ModelSection(scheme, modelId, Str(model, "model.base_url"),
-                Str(model, "model.api_key_env"), (ulong?)ctx, script),
+            Model: modelSection,
             Engine: new EngineSection(
                 Instruction: Str(engine, "engine.instruction"),
                 MaxTokens: (uint?)Int(engine, "engine.max_tokens"),
@@ -222,6 +203,7 @@ public static partial class ManifestLoader
                 TopP: Num(engine, "engine.top_p"),
                 TopK: (uint?)Int(engine, "engine.top_k"),
                 StopSequences: StrList(engine, "engine.stop_sequences"),
+                Reasoning: ReasoningOf(engine),
                 ToolOutputDefaultMaxBytes: (int)defaultMax,
                 ToolOutputPerTool: perTool?.ToDictionary(kv => kv.Key, kv => (int)(kv.Value is long l && l > 0 ? l
                     : throw new ManifestException($"engine.tool_output.per_tool.{kv.Key} must be a positive integer"))),
@@ -237,7 +219,8 @@ public static partial class ManifestLoader
             Permissions: PermissionsOf(Table(root, "permissions")),
             McpServers: McpOf(Table(root, "mcp")),
             Workers: workers,
-            Compaction: CompactionOf(Table(root, "compaction"), (ulong?)ctx ?? WorkerManifest.DefaultContextWindow),
+            Compaction: CompactionOf(Table(root, "compaction"),
+                Yoi.Actors.Providers.ModelCatalog.EffectiveWindow(modelSection.ContextWindow, null, modelSection.MaxContextWindow)),
             Tools: ToolsOf(Table(root, "tools")),
             Telemetry: TelemetryOf(Table(root, "telemetry")));
     }

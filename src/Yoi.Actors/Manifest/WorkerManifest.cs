@@ -5,14 +5,22 @@ using Yoi.Messages.Json;
 
 namespace Yoi.Actors.Manifest;
 
-/// <summary>`[model]`: which LLM a Worker talks to. The API key is never stored: only the variable's name.</summary>
+/// <summary>`[model]`: which LLM a Worker talks to, resolved (a `ref` is looked up in the catalog when the manifest
+/// is read, so the journaled manifest keeps what the Worker was created with). The API key is never stored: only the
+/// variable's name. <c>Provider</c> is the catalog's provider id (`openrouter`), null for an inline `[model]`;
+/// <c>ContextWindow</c> the manifest's value else the catalog's, before <c>MaxContextWindow</c> clamps it;
+/// <c>Client</c> the registered IChatClient's name for scheme `chat_client`.</summary>
 public sealed record ModelSection(
     string Scheme,
     string? ModelId = null,
     string? BaseUrl = null,
     string? ApiKeyEnv = null,
     ulong? ContextWindow = null,
-    string? Script = null);
+    string? Script = null,
+    string? Provider = null,
+    ulong? MaxContextWindow = null,
+    Yoi.Actors.Providers.ModelCapability? Capability = null,
+    string? Client = null);
 
 public sealed record EngineSection(
     string? Instruction = null,
@@ -24,7 +32,8 @@ public sealed record EngineSection(
     IReadOnlyList<string>? StopSequences = null,
     int ToolOutputDefaultMaxBytes = 64 * 1024,
     IReadOnlyDictionary<string, int>? ToolOutputPerTool = null,
-    int FileUploadMaxBytes = 256 * 1024);
+    int FileUploadMaxBytes = 256 * 1024,
+    JsonElement? Reasoning = null);
 
 public sealed record SessionSection(bool RecordEventTrace = false, bool ResumeOnRecovery = false);
 
@@ -82,8 +91,10 @@ public sealed record WorkerManifest(
     [System.Text.Json.Serialization.JsonIgnore]
     public string WorkingDirectory => Cwd ?? WorkspaceRoot;
 
+    /// <summary>The effective window (reference-engine §3.6): manifest, else catalog model, else provider, else 200,000,
+    /// clamped by <c>max_context_window</c>.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public ulong ContextWindow => Model.ContextWindow ?? DefaultContextWindow;
+    public ulong ContextWindow => Yoi.Actors.Providers.ModelCatalog.EffectiveWindow(Model.ContextWindow, null, Model.MaxContextWindow);
 
     public JsonElement ToJson() => JsonSerializer.SerializeToElement(this, YoiJson.Options);
 

@@ -18,9 +18,11 @@ public sealed class AnthropicClient(ProviderSettings settings, HttpClient? http 
 
     public override Uri Endpoint => ProviderSettings.Versioned(Settings.BaseUrl, "messages");
 
-    /// <summary>Explicit prompt caching (<c>cache_control</c> breakpoints) for Anthropic's own API; other hosts of
-    /// the scheme (Ollama) cache automatically.</summary>
-    public bool ExplicitCaching => Settings.BaseUrl.Host.EndsWith("anthropic.com", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Explicit prompt caching (<c>cache_control</c> breakpoints) when the model's capability says so; with no
+    /// capability known, for Anthropic's own API (other hosts of the scheme, e.g. Ollama, cache automatically).</summary>
+    public bool ExplicitCaching => Settings.Capability is { PromptCaching: { } caching }
+        ? caching.Kind == "explicit"
+        : Settings.BaseUrl.Host.EndsWith("anthropic.com", StringComparison.OrdinalIgnoreCase);
 
     protected override void AddHeaders(HttpRequestHeaders headers)
     {
@@ -40,7 +42,7 @@ public sealed class AnthropicClient(ProviderSettings settings, HttpClient? http 
         };
         if (!string.IsNullOrEmpty(request.SystemPrompt)) body["system"] = request.SystemPrompt;
         var (messages, lastPart) = BuildMessages(request.Items);
-        if (ExplicitCaching) MarkCacheBreakpoints(request, messages, lastPart);
+        if (ExplicitCaching) MarkCacheBreakpoints(request, messages, lastPart, Settings.Capability?.PromptCaching?.MaxBreakpoints);
         body["messages"] = messages;
         if (request.Tools.Count > 0)
             body["tools"] = new JsonArray(request.Tools.Select(t => (JsonNode)new JsonObject
@@ -53,7 +55,8 @@ public sealed class AnthropicClient(ProviderSettings settings, HttpClient? http 
         if (cfg.TopP is { } topP) body["top_p"] = topP;
         if (cfg.TopK is { } topK) body["top_k"] = topK;
         if (cfg.StopSequences.Count > 0) body["stop_sequences"] = new JsonArray(cfg.StopSequences.Select(s => (JsonNode)s!).ToArray());
-        if (cfg.Reasoning is { ValueKind: JsonValueKind.Number } r && r.TryGetInt64(out var budget) && budget > 0)
+        if (cfg.Reasoning is { ValueKind: JsonValueKind.Number } r && r.TryGetInt64(out var budget) && budget > 0
+            && Settings.Capability is null or { SupportsBudget: true })
             body["thinking"] = new JsonObject { ["type"] = "enabled", ["budget_tokens"] = budget };
         return body;
     }
@@ -134,20 +137,23 @@ public sealed class AnthropicClient(ProviderSettings settings, HttpClient? http 
 
     /// <summary><c>cache_control: ephemeral</c> on the last part of: the cache-anchor item, the item just before the
     /// last user message, and the final item (deduplicated).</summary>
-    private static void MarkCacheBreakpoints(ModelRequest request, JsonArray messages, Dictionary<int, JsonObject> lastPart)
+    /// <para>At most <paramref name="maxBreakpoints"/> (the capability's), keeping the final item first, then the one
+    /// before the last user message, then the anchor.</para>
+    private static void MarkCacheBreakpoints(ModelRequest request, JsonArray messages, Dictionary<int, JsonObject> lastPart, int? maxBreakpoints = null)
     {
         var items = request.Items;
-        var targets = new SortedSet<int>();
-        if (request.CacheAnchor is { } anchor && anchor >= 0 && anchor < items.Count) targets.Add(anchor);
+        var ordered = new List<int>();
+        if (items.Count > 0) ordered.Add(items.Count - 1);
         for (var i = items.Count - 1; i >= 0; i--)
         {
             if (items[i] is MessageItem { Role: Role.User })
             {
-                if (i > 0) targets.Add(i - 1);
+                if (i > 0) ordered.Add(i - 1);
                 break;
             }
         }
-        if (items.Count > 0) targets.Add(items.Count - 1);
+        if (request.CacheAnchor is { } anchor && anchor >= 0 && anchor < items.Count) ordered.Add(anchor);
+        var targets = new SortedSet<int>(ordered.Distinct().Take(maxBreakpoints ?? int.MaxValue));
         foreach (var t in targets)
         {
             // an item that produced no part (e.g. dropped reasoning) marks the nearest earlier part

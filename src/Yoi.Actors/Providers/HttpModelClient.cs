@@ -152,7 +152,10 @@ public abstract class HttpModelClient : IModelClient
             if (JsonNode.Parse(body) is JsonObject root)
             {
                 var obj = root["error"] as JsonObject ?? root;
-                var code = Scalar(obj["code"]) ?? Scalar(obj["type"]);
+                // Google's errors carry the HTTP status as a number in `code` and the name in `status`
+                var code = obj["code"] is JsonValue c && c.GetValueKind() == JsonValueKind.Number && Scalar(obj["status"]) is { } status
+                    ? status
+                    : Scalar(obj["code"]) ?? Scalar(obj["type"]);
                 var message = Scalar(obj["message"]) ?? body;
                 return (code, message);
             }

@@ -33,7 +33,7 @@ public sealed class OpenAIChatClient(ProviderSettings settings, HttpClient? http
     public override JsonObject BuildBody(ModelRequest request)
     {
         var cfg = request.Config;
-        var body = new JsonObject { ["model"] = Settings.Model, ["messages"] = BuildMessages(request) };
+        var body = new JsonObject { ["model"] = Settings.Model, ["messages"] = BuildMessages(request, Settings.Capability?.Vision ?? false) };
         if (request.Tools.Count > 0)
             body["tools"] = new JsonArray(request.Tools.Select(t => (JsonNode)new JsonObject
             {
@@ -50,7 +50,9 @@ public sealed class OpenAIChatClient(ProviderSettings settings, HttpClient? http
         if (cfg.TopP is { } topP) body["top_p"] = topP;
         // top_k: not part of Chat Completions (ignored, as in the reference)
         if (cfg.StopSequences.Count > 0) body["stop"] = new JsonArray(cfg.StopSequences.Select(s => (JsonNode)s!).ToArray());
-        if (cfg.Reasoning is { ValueKind: JsonValueKind.String } effort) body["reasoning_effort"] = effort.GetString();
+        if (cfg.Reasoning is { ValueKind: JsonValueKind.String } effort && Settings.Capability is null or { SupportsEffort: true })
+            body["reasoning_effort"] = effort.GetString();
+        if (request.Tools.Count > 0 && Settings.Capability is { ToolCalling: "sequential" }) body["parallel_tool_calls"] = false;
         body["stream"] = true;
         body["stream_options"] = new JsonObject { ["include_usage"] = true };
         return body;
@@ -67,7 +69,7 @@ public sealed class OpenAIChatClient(ProviderSettings settings, HttpClient? http
     /// <summary>System prompt first; user/assistant/system messages keep their role; consecutive assistant-side items
     /// (text, reasoning text folded in, tool calls) form one assistant message; each result a <c>tool</c> message;
     /// image attachments of the results are replaced by a note after the tool messages (no vision capability known).</summary>
-    internal static JsonArray BuildMessages(ModelRequest request)
+    internal static JsonArray BuildMessages(ModelRequest request, bool vision = false)
     {
         var messages = new JsonArray();
         if (!string.IsNullOrEmpty(request.SystemPrompt)) messages.Add(new JsonObject { ["role"] = "system", ["content"] = request.SystemPrompt });
@@ -86,8 +88,24 @@ public sealed class OpenAIChatClient(ProviderSettings settings, HttpClient? http
             calls = null;
         }
 
+        var images = new List<ImageAttachment>();
+
         void FlushImages()
         {
+            if (vision && images.Count > 0) // capability vision: the images themselves, as data URLs
+            {
+                messages.Add(new JsonObject
+                {
+                    ["role"] = "user",
+                    ["content"] = new JsonArray(images.Select(i => (JsonNode)new JsonObject
+                    {
+                        ["type"] = "image_url",
+                        ["image_url"] = new JsonObject { ["url"] = $"data:{i.MimeType};base64,{i.Data}" },
+                    }).ToArray()),
+                });
+                images.Clear();
+                omittedImages = 0;
+            }
             if (omittedImages == 0) return;
             messages.Add(new JsonObject
             {
@@ -128,6 +146,7 @@ public sealed class OpenAIChatClient(ProviderSettings settings, HttpClient? http
                     FlushAssistant();
                     messages.Add(new JsonObject { ["role"] = "tool", ["tool_call_id"] = r.CallId, ["content"] = r.ModelText });
                     omittedImages += r.Attachments?.Count ?? 0;
+                    if (r.Attachments is { } attached) images.AddRange(attached);
                     break;
             }
         }

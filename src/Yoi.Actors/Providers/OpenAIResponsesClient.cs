@@ -37,14 +37,14 @@ public sealed class OpenAIResponsesClient(ProviderSettings settings, HttpClient?
             ["strict"] = false,
         }).ToArray());
         body["tool_choice"] = "auto";
-        body["parallel_tool_calls"] = true;
+        body["parallel_tool_calls"] = Settings.Capability is not { ToolCalling: "sequential" };
         body["store"] = false;
         body["include"] = new JsonArray("reasoning.encrypted_content");
         body["stream"] = true;
         if (cfg.MaxTokens is { } mt) body["max_output_tokens"] = mt;
         if (cfg.Temperature is { } temp) body["temperature"] = temp;
         if (cfg.TopP is { } topP) body["top_p"] = topP;
-        if (cfg.Reasoning is { ValueKind: JsonValueKind.String } effort)
+        if (cfg.Reasoning is { ValueKind: JsonValueKind.String } effort && Settings.Capability is null or { SupportsEffort: true })
             body["reasoning"] = new JsonObject { ["effort"] = effort.GetString(), ["summary"] = "auto" };
         if (request.CacheKey is { Length: > 0 } cacheKey) body["prompt_cache_key"] = cacheKey;
         return body;

@@ -1,8 +1,9 @@
 namespace Yoi.Actors.Providers;
 
 /// <summary>What a provider client is built from (the manifest's <c>[model]</c> with the key already resolved).
-/// <see cref="ApiKey"/> is a secret: it only ever goes into an HTTP header; its record form is redacted.</summary>
-public sealed record ProviderSettings(string Scheme, string Model, Uri BaseUrl, string? ApiKey = null)
+/// <see cref="ApiKey"/> is a secret: it only ever goes into an HTTP header; its record form is redacted.
+/// <see cref="Capability"/> null = the scheme's own defaults (no catalog entry, no <c>[model.capability]</c>).</summary>
+public sealed record ProviderSettings(string Scheme, string Model, Uri BaseUrl, string? ApiKey = null, ModelCapability? Capability = null)
 {
     /// <summary>Never prints the key.</summary>
     public override string ToString() => $"{Scheme} {Model} @ {BaseUrl}{(ApiKey is null ? "" : " (key set)")}";
@@ -11,6 +12,7 @@ public sealed record ProviderSettings(string Scheme, string Model, Uri BaseUrl, 
     {
         "anthropic" => new Uri("https://api.anthropic.com"),
         "openai_chat" or "openai_responses" => new Uri("https://api.openai.com/v1"),
+        "gemini" => new Uri("https://generativelanguage.googleapis.com"),
         _ => throw new ArgumentException($"no default base URL for scheme \"{scheme}\"", nameof(scheme)),
     };
 

@@ -240,7 +240,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
         WorkerManifest manifest;
         try
         {
-            manifest = ManifestLoader.Parse(a.ManifestToml, a.ManifestDir ?? Environment.CurrentDirectory);
+            manifest = ManifestLoader.Parse(a.ManifestToml, a.ManifestDir ?? Environment.CurrentDirectory, _runtime.CatalogOrBuiltin);
             _runtime.ModelFactory(manifest, _name); // fail now, not at the first run, if the model cannot be built
         }
         catch (Exception e) when (e is ManifestException or IOException or JsonException or ArgumentException or InvalidOperationException)
@@ -692,7 +692,8 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
             _model = null; // retried at the next run, which reports the failure as a provider error
             Alert(AlertLevel.Error, AlertSource.Worker, "model client unavailable: " + e.Message);
         }
-        _greeting = new Greeting(_name, manifest.WorkingDirectory, _model?.Provider ?? manifest.Model.Scheme,
+        // the catalog's provider id (`openrouter`) when the model came from a ref, else the scheme
+        _greeting = new Greeting(_name, manifest.WorkingDirectory, manifest.Model.Provider ?? _model?.Provider ?? manifest.Model.Scheme,
             _model?.Model ?? manifest.Model.ModelId ?? "", Yoi.Actors.Tools.BuiltinTools.ScopeSummary(manifest),
             _tools.Select(t => t.Name).Order(StringComparer.Ordinal).ToList(), manifest.ContextWindow);
     }
@@ -709,7 +710,7 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
         ?? $"You are {_name}, an agent hosted by Yoi.Actors. Work on the user's requests carefully and use your tools when they help.";
 
     private static RequestConfig RequestConfigOf(WorkerManifest m) =>
-        new(m.Engine.MaxTokens, m.Engine.Temperature, m.Engine.TopP, m.Engine.TopK, m.Engine.StopSequences ?? []);
+        new(m.Engine.MaxTokens, m.Engine.Temperature, m.Engine.TopP, m.Engine.TopK, m.Engine.StopSequences ?? [], m.Engine.Reasoning);
 
     private static SessionExtension SubmissionExtension(string submissionId) =>
         new("worker.input-submission.v1", JsonSerializer.SerializeToElement(new { submission_id = submissionId }));

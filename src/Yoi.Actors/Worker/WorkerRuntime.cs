@@ -11,8 +11,12 @@ public sealed record WorkerRuntime(
     int SnapshotEvery = 500,
     RetryPolicy? Retry = null,
     TimeSpan? IdlePassivation = null,
-    Func<WorkerManifest, Yoi.Actors.Scope.IWriteLoans, IReadOnlyList<ITool>>? LoanAwareToolFactory = null)
+    Func<WorkerManifest, Yoi.Actors.Scope.IWriteLoans, IReadOnlyList<ITool>>? LoanAwareToolFactory = null,
+    Yoi.Actors.Providers.ModelCatalog? Catalog = null)
 {
+    /// <summary>Resolves `[model] ref` in new manifests: the node's catalog (built-in + home file), else the built-in one.</summary>
+    public Yoi.Actors.Providers.ModelCatalog CatalogOrBuiltin => Catalog ?? Yoi.Actors.Providers.ModelCatalog.Builtin;
+
     /// <summary>Builtin tools see the Worker's write loans (delegation): preferred over <c>ToolFactory</c> when set.</summary>
     public static WorkerRuntime Default { get; } = new(ModelClients.Create, manifest => Yoi.Actors.Tools.BuiltinTools.Create(manifest),
         LoanAwareToolFactory: (manifest, loans) => Yoi.Actors.Tools.BuiltinTools.Create(manifest, loans));

@@ -112,9 +112,9 @@ public sealed class ManifestTests : IDisposable
     [Fact]
     public void Model_ref_splits_at_the_first_slash()
     {
-        var m = ManifestLoader.Parse("[model]\nref = \"openai_chat/org/model-x\"\n", "/tmp");
-        Assert.Equal("openai_chat", m.Model.Scheme);
-        Assert.Equal("org/model-x", m.Model.ModelId);
+        var m = ManifestLoader.Parse("[model]\nref = \"openrouter/anthropic/claude-opus-4.8\"\n", "/tmp");
+        Assert.Equal(("openrouter", "openai_chat"), (m.Model.Provider, m.Model.Scheme));
+        Assert.Equal("anthropic/claude-opus-4.8", m.Model.ModelId);
     }
 
     [Fact]

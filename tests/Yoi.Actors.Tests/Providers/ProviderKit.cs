@@ -14,14 +14,18 @@ internal sealed class ProviderRig : IAsyncDisposable
 
     public ProviderRig(string scheme, params StubResponse[] responses) : this(scheme, Key, responses) { }
 
-    public ProviderRig(string scheme, string? key, params StubResponse[] responses)
+    public ProviderRig(string scheme, string? key, params StubResponse[] responses) : this(scheme, key, null, responses) { }
+
+    public ProviderRig(string scheme, string? key, ModelCapability? capability, params StubResponse[] responses)
     {
         Server = new StubLlmServer(responses);
         var baseUrl = scheme == "openai_responses" ? new Uri(Server.BaseUrl, "/v1") : Server.BaseUrl;
-        var settings = new ProviderSettings(scheme, scheme == "anthropic" ? "claude-sonnet-4-5" : "gpt-4o-mini", baseUrl, key);
+        var model = scheme switch { "anthropic" => "claude-sonnet-4-5", "gemini" => "gemini-2.5-flash", _ => "gpt-4o-mini" };
+        var settings = new ProviderSettings(scheme, model, baseUrl, key, capability);
         Client = scheme switch
         {
             "anthropic" => new AnthropicClient(settings),
+            "gemini" => new GeminiClient(settings),
             "openai_chat" => new OpenAIChatClient(settings),
             _ => new OpenAIResponsesClient(settings),
         };
@@ -33,7 +37,10 @@ internal sealed class ProviderRig : IAsyncDisposable
     public EngineState State { get; } = new();
     public List<TimeSpan> Delays { get; } = [];
 
-    public TurnEngine Engine(params ITool[] tools) => new(Client, tools, Kit.Settings(), Host, State)
+    /// <summary>Request configuration for the runs (reasoning, max tokens…).</summary>
+    public RequestConfig Config { get; set; } = RequestConfig.Default;
+
+    public TurnEngine Engine(params ITool[] tools) => new(Client, tools, Kit.Settings() with { Config = Config }, Host, State)
     {
         Delay = (wait, _) =>
         {
