@@ -20,15 +20,28 @@ public static class StreamCompleteness
         new($"stream interrupted: the response ended without {terminalSignal}", retryable: true);
 
     /// <summary>Passes <paramref name="events"/> through and throws <see cref="Interrupted"/> at its end unless a
-    /// <see cref="StreamComplete"/> went by. Errors of the source pass unchanged.</summary>
+    /// <see cref="StreamComplete"/> went by. Errors of the source pass unchanged before the terminal signal; after it
+    /// they end the sequence (the response is complete; only trailing metadata such as usage is lost).</summary>
     public static async IAsyncEnumerable<StreamEvent> RequireComplete(this IAsyncEnumerable<StreamEvent> events,
         string terminalSignal, [EnumeratorCancellation] CancellationToken ct = default)
     {
         var complete = false;
-        await foreach (var e in events.WithCancellation(ct).ConfigureAwait(false))
+        var source = events.GetAsyncEnumerator(ct);
+        await using (source.ConfigureAwait(false))
         {
-            if (e is StreamComplete) complete = true;
-            yield return e;
+            while (true)
+            {
+                try
+                {
+                    if (!await source.MoveNextAsync().ConfigureAwait(false)) break;
+                }
+                catch (Exception ex) when (complete && ex is not OperationCanceledException)
+                {
+                    yield break;
+                }
+                if (source.Current is StreamComplete) complete = true;
+                yield return source.Current;
+            }
         }
         ct.ThrowIfCancellationRequested();
         if (!complete) throw Interrupted(terminalSignal);

@@ -253,6 +253,14 @@ public abstract class HttpModelClient : IModelClient
             {
                 throw;
             }
+            catch (Exception ex) when (_complete && ex is SseTruncatedException or IOException or HttpRequestException
+                                           or ObjectDisposedException or JsonException)
+            {
+                // The terminal signal already arrived: the response is complete; a body broken afterwards (inside a
+                // trailing usage chunk or [DONE]) only loses trailing metadata and must not make the stream "interrupted"
+                // (continuing a complete answer would duplicate it).
+                _ended = true;
+            }
             catch (SseTruncatedException ex)
             {
                 _ended = true;
