@@ -61,7 +61,7 @@ public sealed class StreamCutTests
         var outcome = await rig.RunAsync("go", Ct, read);
         return new Run(
             outcome.Result?.ToString() ?? outcome.Error!.Display,
-            read.Calls.Select(c => c.Input).ToArray(),
+            read.Calls.Select(c => c.Input).Order(StringComparer.Ordinal).ToArray(), // a batch runs concurrently: any order
             Texts(rig.State.History),
             rig.Host.Of<LlmContinuationEvent>().Count,
             rig.Host.Of<LlmRetryEvent>().Count,
