@@ -23,7 +23,16 @@ public sealed record RefusalPart(string Refusal) : ContentPart;
 [JsonDerivedType(typeof(ReasoningItem), "reasoning")]
 public abstract record HistoryItem;
 
-public sealed record MessageItem(Role Role, IReadOnlyList<ContentPart> Content) : HistoryItem
+/// <summary>Assistant-side items carry <c>stop_reason</c> (spec README item 10): set on the last item committed from a
+/// response that stopped for a notable reason (<c>max_tokens</c>, <c>content_filter</c>, <c>refusal</c>,
+/// <c>stop_sequence</c>); absent for an ordinary end and in journals written before the field existed.</summary>
+public abstract record AssistantSideItem : HistoryItem
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? StopReason { get; init; }
+}
+
+public sealed record MessageItem(Role Role, IReadOnlyList<ContentPart> Content) : AssistantSideItem
 {
     public static MessageItem Text(Role role, string text) => new(role, [new TextPart(text)]);
 
@@ -32,8 +41,9 @@ public sealed record MessageItem(Role Role, IReadOnlyList<ContentPart> Content) 
     public string PlainText => string.Concat(Content.OfType<TextPart>().Select(p => p.Text));
 }
 
-/// <summary>`arguments` is a compact JSON object string (keys sorted, see ToolArguments).</summary>
-public sealed record ToolCallItem(string CallId, string Name, string Arguments) : HistoryItem;
+/// <summary>`arguments` is a compact JSON object string (keys sorted, see ToolArguments), or — when the model sent
+/// something that is not a JSON object — that text exactly as sent (spec README item 9; such a call never runs).</summary>
+public sealed record ToolCallItem(string CallId, string Name, string Arguments) : AssistantSideItem;
 
 public sealed record ImageAttachment(string MimeType, string Data)
 {
@@ -56,4 +66,4 @@ public sealed record ReasoningItem(
     string Text,
     [property: Json.JsonOmitEmpty] IReadOnlyList<string>? Summary = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? EncryptedContent = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Signature = null) : HistoryItem;
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Signature = null) : AssistantSideItem;

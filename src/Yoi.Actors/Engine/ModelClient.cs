@@ -51,6 +51,10 @@ public interface IModelClient
     /// <see cref="OperationCanceledException"/> when <paramref name="ct"/> fires).</summary>
     IAsyncEnumerable<StreamEvent> StreamAsync(ModelRequest request, CancellationToken ct);
 
+    /// <summary>The output token limit a request with <paramref name="config"/> is sent with (null: the provider's
+    /// own default), named in the token-limit alert (spec README item 10).</summary>
+    int? MaxOutputTokens(RequestConfig config) => config.MaxTokens is { } n ? (int)n : null;
+
     /// <summary>Opens the stream: the engine awaits this under its <c>stream_open</c> timeout, then waits for the
     /// first event under the <c>stream_first_event</c> timeout. The default enumerates <see cref="StreamAsync"/>
     /// lazily (all work then happens while waiting for the first event); HTTP clients may override it to send the

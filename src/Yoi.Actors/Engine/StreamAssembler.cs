@@ -5,7 +5,8 @@ namespace Yoi.Actors.Engine;
 
 /// <summary>The block model of one LLM call (reference-engine §1.4, the "Timeline"), with the C# fixes:
 /// a <see cref="BlockStop"/> closes the open block with the same index whatever its <c>block_type</c>, and
-/// <see cref="CompleteOpenBlocks"/> completes every still-open block at normal stream end.
+/// <see cref="CompleteOpenBlocks"/> completes every still-open block at a *complete* stream end (spec README item 8:
+/// the engine calls it only for a stream that ended with its terminal signal; a cut stream aborts its open blocks).
 /// Publishes the streaming protocol events as it goes. Not thread-safe (one stream, one task).</summary>
 internal sealed class StreamAssembler(Action<Event> publish)
 {
@@ -32,11 +33,33 @@ internal sealed class StreamAssembler(Action<Event> publish)
     /// <summary>Completed non-empty text blocks, in order.</summary>
     public IReadOnlyList<string> Texts => _texts;
 
-    /// <summary>Completed tool calls (arguments normalised and canonical), in order.</summary>
+    /// <summary>Completed tool calls (arguments canonical, or verbatim when not a JSON object), in order.</summary>
     public IReadOnlyList<ToolCallItem> ToolCalls => _toolCalls;
 
     /// <summary>The usage of this call merged field by field (latest non-null wins); null if none arrived.</summary>
     public StreamUsage? Usage { get; private set; }
+
+    /// <summary>The scheme's terminal signal, when it arrived (spec README item 8).</summary>
+    public StreamComplete? Completion { get; private set; }
+
+    /// <summary>Why the model stopped: the terminal signal's reason, else the last reason a block stop carried.</summary>
+    public StopReason? StopReason => Completion?.StopReason ?? _blockStopReason;
+
+    /// <summary>The provider's own word for <see cref="StopReason"/> when it said one (e.g. <c>length</c>).</summary>
+    public string? ProviderStopReason => Completion?.ProviderStopReason;
+
+    private StopReason? _blockStopReason;
+
+    /// <summary>Deviation (spec README item 10): the stop reason kept on the committed item — only the notable ones, so
+    /// an ordinary end (end_turn / tool_use / none) writes nothing and old journals read the same.</summary>
+    public static string? Notable(StopReason? reason) => reason switch
+    {
+        Engine.StopReason.MaxTokens => "max_tokens",
+        Engine.StopReason.ContentFilter => "content_filter",
+        Engine.StopReason.Refusal => "refusal",
+        Engine.StopReason.StopSequence => "stop_sequence",
+        _ => null,
+    };
 
     /// <summary>Assistant output in the fixed commit order (§1.3 step 12): reasoning, one concatenated assistant
     /// message (omitted if empty), then tool calls (only when <paramref name="includeToolCalls"/>).</summary>
@@ -46,6 +69,9 @@ internal sealed class StreamAssembler(Action<Event> publish)
         var text = string.Concat(_texts);
         if (text.Length > 0) items.Add(MessageItem.Text(Role.Assistant, text));
         if (includeToolCalls) items.AddRange(_toolCalls);
+        // the stop reason goes on the last item of the response (the message, or the last call when it ends in calls)
+        if (includeToolCalls && Notable(StopReason) is { } reason && items.Count > 0 && items[^1] is AssistantSideItem last)
+            items[^1] = last with { StopReason = reason };
         return items;
     }
 
@@ -69,7 +95,11 @@ internal sealed class StreamAssembler(Action<Event> publish)
                 Delta(d);
                 break;
             case BlockStop s:
+                if (s.StopReason is { } r) _blockStopReason = r;
                 if (Find(s.Index, s.Type) is { } stopped) Complete(stopped, s.Reasoning);
+                break;
+            case StreamComplete c:
+                Completion = c;
                 break;
             case BlockAbort a:
                 if (Find(a.Index, a.Type) is { } aborted) _open.Remove(aborted.Index);
@@ -154,7 +184,9 @@ internal sealed class StreamAssembler(Action<Event> publish)
             case BlockType.ToolUse:
                 if (block.ToolName is null) return; // never started: no name to execute
                 var id = block.ToolId ?? $"call_{block.Seq}";
-                var args = ToolArguments.NormalizeToString(buffered);
+                // Deviation (spec README item 9): arguments as sent; invalid ones are kept verbatim (never {}), and
+                // the engine answers such a call with an error result naming the parse error instead of running it.
+                var args = ToolArguments.AsSent(buffered);
                 _toolCalls.Add(new ToolCallItem(id, block.ToolName, args));
                 publish(new ToolCallDoneEvent(id, block.ToolName, args));
                 break;

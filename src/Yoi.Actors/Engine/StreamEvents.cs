@@ -25,7 +25,10 @@ public enum BlockType { Text, Thinking, ToolUse, ToolResult }
 
 public enum DeltaKind { Text, Thinking, InputJson }
 
-public enum StopReason { EndTurn, MaxTokens, StopSequence, ToolUse }
+/// <summary>Why the model stopped. <c>ContentFilter</c> and <c>Refusal</c> are added for stops the reference folds
+/// into <c>EndTurn</c> (OpenAI <c>content_filter</c>, Responses <c>incomplete_details.reason = content_filter</c>,
+/// Anthropic <c>refusal</c>).</summary>
+public enum StopReason { EndTurn, MaxTokens, StopSequence, ToolUse, ContentFilter, Refusal }
 
 /// <summary>Reasoning round-trip data carried on a thinking block's stop.</summary>
 public sealed record ReasoningData(
@@ -43,3 +46,13 @@ public sealed record BlockDelta(int Index, DeltaKind Kind, string Text) : Stream
 public sealed record BlockStop(int Index, BlockType Type, StopReason? StopReason = null, ReasoningData? Reasoning = null) : StreamEvent;
 
 public sealed record BlockAbort(int Index, BlockType Type, string Reason) : StreamEvent;
+
+/// <summary>The scheme's terminal signal arrived: the provider said the response is over (openai_chat a
+/// <c>finish_reason</c> or <c>data: [DONE]</c>, anthropic <c>message_stop</c>, openai_responses
+/// <c>response.completed</c> / <c>response.incomplete</c>, gemini a <c>finishReason</c>). Later events (a trailing
+/// usage chunk) may still follow. <paramref name="ProviderStopReason"/> is the provider's own word
+/// (<c>length</c>, <c>max_tokens</c>, <c>max_output_tokens</c>, …) for alerts.
+/// <para>Deviation (spec README item 8): a stream is complete only once its client produced this event; an HTTP
+/// client whose body ends without it reports the stream as interrupted (<see cref="StreamCompleteness"/>), and the
+/// engine continues it (reference-engine §1.5) instead of completing the open blocks.</para></summary>
+public sealed record StreamComplete(StopReason? StopReason = null, string? ProviderStopReason = null) : StreamEvent;

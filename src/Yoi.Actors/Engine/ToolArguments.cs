@@ -5,7 +5,8 @@ using System.Text.Json;
 namespace Yoi.Actors.Engine;
 
 /// <summary>Tool-call argument normalisation (reference-engine §1.1): the raw argument text is parsed; anything
-/// that is not a JSON object (empty, <c>null</c>, array, scalar, invalid JSON) becomes <c>{}</c>. The persisted
+/// that is not a JSON object (empty, <c>null</c>, array, scalar, invalid JSON) becomes <c>{}</c> — only for
+/// re-sending a call to a provider: execution uses <see cref="TryParseObject"/> (spec README item 9). The persisted
 /// form is the compact JSON of the normalised object with object keys sorted ordinally, recursively (the
 /// reference's map type sorts keys), duplicate keys keeping the last value.</summary>
 public static class ToolArguments
@@ -35,8 +36,41 @@ public static class ToolArguments
         }
     }
 
-    /// <summary>Compact canonical JSON of <paramref name="raw"/> after normalisation, e.g. <c>{"limit":1,"path":"a"}</c>.</summary>
+    /// <summary>Compact canonical JSON of <paramref name="raw"/> after normalisation, e.g. <c>{"limit":1,"path":"a"}</c>.
+    /// Used where a call is re-sent to a provider (whose APIs want an object), never to run a tool.</summary>
     public static string NormalizeToString(string? raw) => Canonical(Normalize(raw));
+
+    /// <summary>Deviation (spec README item 9): the arguments a tool runs with are exactly those the model sent.
+    /// True with the canonical object when <paramref name="raw"/> is a JSON object, or empty / whitespace (a call
+    /// without arguments, e.g. an Anthropic tool_use with no input deltas, is <c>{}</c>). Anything else — invalid or
+    /// cut JSON, <c>null</c>, an array, a scalar — is false with <paramref name="error"/> naming the problem.</summary>
+    public static bool TryParseObject(string? raw, out JsonElement arguments, out string? error)
+    {
+        arguments = EmptyObject;
+        error = null;
+        if (string.IsNullOrWhiteSpace(raw)) return true;
+        try
+        {
+            using var doc = JsonDocument.Parse(raw);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                error = $"arguments must be a JSON object, got {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}";
+                return false;
+            }
+            arguments = Parse(Canonical(doc.RootElement));
+            return true;
+        }
+        catch (JsonException ex)
+        {
+            error = "arguments are not valid JSON: " + ex.Message;
+            return false;
+        }
+    }
+
+    /// <summary>The form a completed tool call is committed with: the canonical object when the text is one (or
+    /// <c>{}</c> for no arguments); otherwise the text exactly as the model sent it, so the journal keeps the truth
+    /// and the call gets an error result instead of running with invented arguments (spec README item 9).</summary>
+    public static string AsSent(string raw) => TryParseObject(raw, out var obj, out _) ? Canonical(obj) : raw;
 
     /// <summary>Compact JSON of <paramref name="element"/> with object keys sorted ordinally (recursively).</summary>
     public static string Canonical(JsonElement element)

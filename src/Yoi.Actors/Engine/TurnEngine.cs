@@ -201,6 +201,7 @@ public sealed class TurnEngine
 
             foreach (var item in streamed.Output.AssistantItems(includeToolCalls: true))
                 await CommitAsync(item).ConfigureAwait(false);
+            WarnIfTruncated(streamed.Output, request.Config);
 
             var calls = streamed.Output.ToolCalls;
             if (calls.Count == 0)
@@ -220,6 +221,25 @@ public sealed class TurnEngine
 
             if (await ExecuteBatchAsync(calls, ct).ConfigureAwait(false)) return EngineResult.Paused;
             if (_settings.MaxTurns is { } max && run.Turns >= max) return EngineResult.LimitReached;
+        }
+    }
+
+    /// <summary>Deviation (spec README item 10): a response stopped by the token limit (or a content filter) keeps the
+    /// reference's control flow — it is committed as it came — but is no longer silent: a <c>warn</c> alert names
+    /// the limit and the provider's stop reason (which is also kept on the committed item).</summary>
+    private void WarnIfTruncated(StreamAssembler output, RequestConfig config)
+    {
+        var said = output.ProviderStopReason is { } p ? $"stop reason \"{p}\"" : "stop reason \"max_tokens\"";
+        switch (output.StopReason)
+        {
+            case StopReason.MaxTokens:
+                var limit = _model.MaxOutputTokens(config) is { } n ? $"max_tokens = {n}" : "the provider's default max_tokens";
+                _host.Warn($"The model's response was cut off by the output token limit ({limit}; {said}). " +
+                           "It was kept as it is; raise [engine] max_tokens if answers are cut short.");
+                break;
+            case StopReason.ContentFilter:
+                _host.Warn($"The model's response was stopped by the provider's content filter (stop reason \"{output.ProviderStopReason ?? "content_filter"}\"). It was kept as it is.");
+                break;
         }
     }
 
@@ -289,6 +309,8 @@ public sealed class TurnEngine
                 }
             }
             ct.ThrowIfCancellationRequested();
+            // The enumerator ended without throwing: the client saw its scheme's terminal signal (a body ending without
+            // one is thrown as interrupted, spec README item 8 / StreamCompleteness), so completing open blocks is safe.
             output.CompleteOpenBlocks();
             return new StreamResult(output, null);
         }
@@ -489,14 +511,25 @@ public sealed class TurnEngine
         // Phase 1: pre_tool_call, sequential, model order.
         var approved = new List<ToolCallInfo>();
         var synthetic = new List<ToolResultItem>();
+        var invalid = new Dictionary<ToolCallInfo, ToolResultItem>(ReferenceEqualityComparer.Instance);
         for (var i = 0; i < calls.Count; i++)
         {
             var call = calls[i];
             _tools.TryGetValue(call.Name, out var tool);
-            var info = new ToolCallInfo(call, tool, new ToolCallContext(call.CallId, batchId, i), ToolArguments.Normalize(call.Arguments));
+            var parsed = ToolArguments.TryParseObject(call.Arguments, out var input, out var argumentError);
+            var info = new ToolCallInfo(call, tool, new ToolCallContext(call.CallId, batchId, i), input);
             if (tool is null)
             {
                 approved.Add(info); // unknown tools skip the interceptor and fail at execution
+                continue;
+            }
+            if (!parsed)
+            {
+                // Deviation (spec README item 9): never run a tool with arguments the model did not send (the reference
+                // runs it with {}). The call keeps its place and gets an error result naming the parse error, so the
+                // model can retry it; the interceptor is not asked to approve a call that will not run.
+                approved.Add(info);
+                invalid[info] = InvalidArguments(call, argumentError!);
                 continue;
             }
             var decision = await _interceptor.PreToolCall(info).ConfigureAwait(false);
@@ -519,7 +552,7 @@ public sealed class TurnEngine
 
         // Phase 2: concurrent execution; cancel drops the in-flight executions, nothing is committed. A tool with
         // side effects runs only once the journal holds its call (and everything before it).
-        if (approved.Any(info => info.Tool is { ReadOnly: false }))
+        if (approved.Any(info => info.Tool is { ReadOnly: false } && !invalid.ContainsKey(info)))
         {
             try
             {
@@ -534,7 +567,9 @@ public sealed class TurnEngine
                 throw Fail(EngineErrorKind.HistoryAppend, ex.Message);
             }
         }
-        var tasks = approved.Select(info => Task.Run(() => ExecuteOneAsync(info, ct), CancellationToken.None)).ToArray();
+        var tasks = approved.Select(info => invalid.TryGetValue(info, out var refused)
+            ? Task.FromResult(refused)
+            : Task.Run(() => ExecuteOneAsync(info, ct), CancellationToken.None)).ToArray();
         var all = Task.WhenAll(tasks);
         _ = all.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         var results = await all.WaitAsync(ct).ConfigureAwait(false);
@@ -542,7 +577,7 @@ public sealed class TurnEngine
         // Phase 3: post_tool_call for registered tools.
         for (var i = 0; i < approved.Count; i++)
         {
-            if (approved[i].Tool is null) continue;
+            if (approved[i].Tool is null || invalid.ContainsKey(approved[i])) continue;
             var decision = await _interceptor.PostToolCall(approved[i], results[i]).ConfigureAwait(false);
             if (decision.Action == PostToolAction.Abort) throw Fail(EngineErrorKind.Aborted, decision.Reason ?? "");
             if (decision.Replacement is { } replacement) results[i] = replacement with { CallId = approved[i].Call.CallId };
@@ -566,6 +601,19 @@ public sealed class TurnEngine
             await CommitAsync(result).ConfigureAwait(false);
         }
         return false;
+    }
+
+    private const int ArgumentPreviewChars = 500;
+
+    /// <summary>The error result of a call whose arguments are not a JSON object: the parse error and (a bounded
+    /// preview of) the text as sent, in the reference's "Invalid argument" form.</summary>
+    internal static ToolResultItem InvalidArguments(ToolCallItem call, string error)
+    {
+        var sent = call.Arguments.Length <= ArgumentPreviewChars
+            ? call.Arguments
+            : call.Arguments[..ArgumentPreviewChars] + $"… ({call.Arguments.Length} characters)";
+        return new ToolResultItem(call.CallId,
+            $"Tool execution failed: Invalid argument: {error} The tool was not run. Arguments as sent: {sent}", IsError: true);
     }
 
     private static async Task<ToolResultItem> ExecuteOneAsync(ToolCallInfo info, CancellationToken ct)

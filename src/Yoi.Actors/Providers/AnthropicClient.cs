@@ -10,8 +10,11 @@ namespace Yoi.Actors.Providers;
 /// <summary>Scheme <c>anthropic</c>: the Messages API (<c>POST {base}/v1/messages</c>), also Ollama's
 /// Anthropic-compatible endpoint (no key: no auth header). Request and stream mapping per reference-engine §3.3;
 /// hand-written over HTTP for the reasons on <see cref="HttpModelClient"/>.</summary>
-public sealed class AnthropicClient(ProviderSettings settings, HttpClient? http = null) : HttpModelClient(settings, http)
+public sealed class AnthropicClient(ProviderSettings settings, HttpClient? http = null) : HttpModelClient(settings, http), IModelClient
 {
+    /// <summary>The Messages API requires max_tokens: the request carries the configured value or 4096.</summary>
+    int? IModelClient.MaxOutputTokens(RequestConfig config) => config.MaxTokens is { } n ? (int)n : DefaultMaxTokens;
+
     public const int DefaultMaxTokens = 4096;
 
     public override string Provider => "anthropic";
@@ -180,6 +183,9 @@ public sealed class AnthropicClient(ProviderSettings settings, HttpClient? http 
         }
 
         private readonly Dictionary<int, Block> _blocks = new();
+        private string? _stopReason;
+
+        public string TerminalSignal => "message_stop";
 
         public IEnumerable<StreamEvent> Map(string? eventName, string data)
         {
@@ -264,10 +270,15 @@ public sealed class AnthropicClient(ProviderSettings settings, HttpClient? http 
                     break;
                 }
                 case "message_delta":
-                    if (Usage(json["usage"] as JsonObject) is { } u) yield return u; // stop_reason not surfaced
+                    // Deviation (spec README item 10): the stop_reason is kept (the reference drops it) and surfaced
+                    // with the terminal message_stop.
+                    _stopReason = (string?)json["delta"]?["stop_reason"] ?? _stopReason;
+                    if (Usage(json["usage"] as JsonObject) is { } u) yield return u;
                     break;
                 case "message_stop":
                     yield return new StreamStatus(StreamStatusKind.Completed);
+                    // Deviation (spec README item 8): message_stop is this scheme's terminal signal.
+                    yield return new StreamComplete(MapStopReason(_stopReason), _stopReason);
                     break;
                 case "ping":
                     yield return new StreamPing();
@@ -279,6 +290,16 @@ public sealed class AnthropicClient(ProviderSettings settings, HttpClient? http 
                     break;
             }
         }
+
+        internal static StopReason? MapStopReason(string? reason) => reason switch
+        {
+            null => null,
+            "max_tokens" or "model_context_window_exceeded" => StopReason.MaxTokens,
+            "stop_sequence" => StopReason.StopSequence,
+            "tool_use" => StopReason.ToolUse,
+            "refusal" => StopReason.Refusal,
+            _ => StopReason.EndTurn, // end_turn, pause_turn, and anything newer
+        };
 
         /// <summary>input = input + cache_read + cache_creation (only when input is present); total = input + output.</summary>
         internal static StreamUsage? Usage(JsonObject? u)

@@ -154,6 +154,11 @@ public sealed class ChatClientModel : IModelClient
                 finished = true;
                 if (reason == ChatFinishReason.Length) yield return new BlockStop(TextIndex, BlockType.Text, StopReason.MaxTokens);
                 else if (reason != ChatFinishReason.ToolCalls) yield return new BlockStop(TextIndex, BlockType.Text, StopReason.EndTurn);
+                // the terminal signal (spec README item 8): a response without a finish reason is interrupted
+                yield return new StreamComplete(
+                    reason == ChatFinishReason.Length ? StopReason.MaxTokens
+                    : reason == ChatFinishReason.ContentFilter ? StopReason.ContentFilter
+                    : reason == ChatFinishReason.ToolCalls ? StopReason.ToolUse : StopReason.EndTurn, reason.Value);
             }
         }
         if (!finished)

@@ -217,6 +217,7 @@ public sealed class GeminiClient(ProviderSettings settings, HttpClient? http = n
         {
             var json = JsonNode.Parse(data) as JsonObject ?? throw new JsonException("frame is not a JSON object");
             var events = new List<StreamEvent>();
+            StreamComplete? completion = null;
             if (json["error"] is JsonObject error) // an error reported inside the stream
             {
                 _finished = true;
@@ -231,7 +232,9 @@ public sealed class GeminiClient(ProviderSettings settings, HttpClient? http = n
                 if ((string?)candidate["finishReason"] is { Length: > 0 } finish && finish != "FINISH_REASON_UNSPECIFIED")
                 {
                     _finished = true;
-                    events.Add(new BlockStop(TextIndex, BlockType.Text, finish == "MAX_TOKENS" ? StopReason.MaxTokens : StopReason.EndTurn));
+                    var stop = finish switch { "MAX_TOKENS" => StopReason.MaxTokens, "SAFETY" or "PROHIBITED_CONTENT" or "BLOCKLIST" or "SPII" => StopReason.ContentFilter, _ => StopReason.EndTurn };
+                    events.Add(new BlockStop(TextIndex, BlockType.Text, stop == StopReason.MaxTokens ? StopReason.MaxTokens : StopReason.EndTurn));
+                    completion = new StreamComplete(stop, finish); // the terminal signal (spec README item 8), after this frame's usage
                 }
             }
             else if ((string?)json["promptFeedback"]?["blockReason"] is { Length: > 0 } blocked)
@@ -249,6 +252,7 @@ public sealed class GeminiClient(ProviderSettings settings, HttpClient? http = n
                 events.Add(new StreamUsage(prompt, output, (ulong?)usage["totalTokenCount"],
                     (ulong?)usage["cachedContentTokenCount"] ?? 0)); // absent = nothing was cached
             }
+            if (completion is not null) events.Add(completion);
             return events;
         }
 

@@ -183,9 +183,10 @@ public abstract class HttpModelClient : IModelClient
             ? text.Replace(key, "[redacted]", StringComparison.Ordinal)
             : text;
 
-    /// <summary>Reads the SSE body through the scheme's mapper. Transport failures and frames cut by the end of the
-    /// connection surface as a retryable <see cref="ModelException"/> after the events already yielded; a frame
-    /// that is not valid JSON as a non-retryable one.</summary>
+    /// <summary>Reads the SSE body through the scheme's mapper. Transport failures, frames cut by the end of the
+    /// connection and a body that ends without the mapper's terminal signal surface as a retryable
+    /// <see cref="ModelException"/> after the events already yielded; a frame that is not valid JSON as a
+    /// non-retryable one.</summary>
     private sealed class ResponseEnumerator : IAsyncEnumerator<StreamEvent>
     {
         private readonly HttpModelClient _client;
@@ -195,6 +196,8 @@ public abstract class HttpModelClient : IModelClient
         private readonly Queue<StreamEvent> _queue = new();
         private IAsyncEnumerator<SseFrame>? _frames;
         private bool _ended;
+        private bool _complete;
+        private ModelException? _pendingError;
 
         public ResponseEnumerator(HttpModelClient client, HttpResponseMessage response, CancellationToken ct)
         {
@@ -206,10 +209,21 @@ public abstract class HttpModelClient : IModelClient
 
         public StreamEvent Current { get; private set; } = null!;
 
+        private void Enqueue(StreamEvent e)
+        {
+            if (e is StreamComplete) _complete = true;
+            _queue.Enqueue(e);
+        }
+
         public async ValueTask<bool> MoveNextAsync()
         {
             while (_queue.Count == 0)
             {
+                if (_pendingError is { } pending)
+                {
+                    _pendingError = null;
+                    throw pending;
+                }
                 if (_ended) return false;
                 await PumpAsync().ConfigureAwait(false);
             }
@@ -229,16 +243,27 @@ public abstract class HttpModelClient : IModelClient
                 if (!await _frames.MoveNextAsync().ConfigureAwait(false))
                 {
                     _ended = true;
-                    foreach (var e in _mapper.End()) _queue.Enqueue(e);
+                    foreach (var e in _mapper.End()) Enqueue(e);
+                    // Deviation (spec README item 8): a body that ends without the scheme's terminal signal — however
+                    // cleanly, e.g. a proxy closing between two events — is an interrupted stream, never a finished one.
+                    if (!_complete) _pendingError = StreamCompleteness.Interrupted(_mapper.TerminalSignal); // after End()'s events
                     return;
                 }
                 var frame = _frames.Current;
                 foreach (var e in _mapper.Map(frame.Event, frame.Data))
-                    _queue.Enqueue(e is StreamError err ? new StreamError(err.Code, _client.Redact(err.Message)) : e);
+                    Enqueue(e is StreamError err ? new StreamError(err.Code, _client.Redact(err.Message)) : e);
             }
             catch (OperationCanceledException) when (_ct.IsCancellationRequested)
             {
                 throw;
+            }
+            catch (Exception ex) when (_complete && ex is SseTruncatedException or IOException or HttpRequestException
+                                           or ObjectDisposedException or JsonException)
+            {
+                // The terminal signal already arrived: the response is complete; a body broken afterwards (inside a
+                // trailing usage chunk or [DONE]) only loses trailing metadata and must not make the stream "interrupted"
+                // (continuing a complete answer would duplicate it).
+                _ended = true;
             }
             catch (SseTruncatedException ex)
             {
@@ -272,6 +297,11 @@ public abstract class HttpModelClient : IModelClient
 public interface IStreamMapper
 {
     IEnumerable<StreamEvent> Map(string? eventName, string data);
+
+    /// <summary>Deviation (spec README item 8): the scheme's terminal signal, named for the interruption message
+    /// (e.g. <c>"message_stop"</c>). The mapper yields a <see cref="StreamComplete"/> when it sees that signal; the
+    /// shared read loop reports a body that ends before one as interrupted (<see cref="StreamCompleteness"/>).</summary>
+    string TerminalSignal { get; }
 
     /// <summary>Events to emit when the body ended cleanly (usually none).</summary>
     IEnumerable<StreamEvent> End() => [];

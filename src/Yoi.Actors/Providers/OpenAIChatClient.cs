@@ -171,10 +171,17 @@ public sealed class OpenAIChatClient(ProviderSettings settings, HttpClient? http
         private readonly Dictionary<string, int> _byId = new(StringComparer.Ordinal);
         private int _lastIndex = 1;
         private bool _responseSeen;
+        private bool _complete;
+
+        public string TerminalSignal => "a finish_reason or data: [DONE]";
 
         public IEnumerable<StreamEvent> Map(string? eventName, string data)
         {
-            if (data.Trim() == "[DONE]") yield break;
+            if (data.Trim() == "[DONE]")
+            {
+                if (!_complete) yield return Complete(null, null); // Deviation (spec README item 8): [DONE] is terminal too
+                yield break;
+            }
             var json = JsonNode.Parse(data) as JsonObject ?? throw new JsonException("chunk is not a JSON object");
             if (json["error"] is JsonObject error) // OpenRouter and some servers report failures mid-stream this way
             {
@@ -193,6 +200,8 @@ public sealed class OpenAIChatClient(ProviderSettings settings, HttpClient? http
                     var reasoning = (string?)delta["reasoning_content"] ?? (string?)delta["reasoning"];
                     if (reasoning is { Length: > 0 }) yield return new BlockDelta(ThinkingIndex, DeltaKind.Thinking, reasoning);
                     if ((string?)delta["content"] is { Length: > 0 } content) yield return new BlockDelta(TextIndex, DeltaKind.Text, content);
+                    // Deviation (spec README item 10): a refusal is assistant text like any other (the reference drops it).
+                    if ((string?)delta["refusal"] is { Length: > 0 } refusal) yield return new BlockDelta(TextIndex, DeltaKind.Text, refusal);
                     if (delta["tool_calls"] is JsonArray toolCalls)
                     {
                         foreach (var tc in toolCalls.OfType<JsonObject>())
@@ -213,18 +222,26 @@ public sealed class OpenAIChatClient(ProviderSettings settings, HttpClient? http
                         }
                     }
                 }
-                switch ((string?)choice["finish_reason"])
+                var finish = (string?)choice["finish_reason"];
+                switch (finish)
                 {
-                    case null or "tool_calls" or "function_call":
-                        break; // tool_calls: nothing (open tool blocks complete at stream end)
-                    case "stop":
-                        yield return new BlockStop(TextIndex, BlockType.Text, StopReason.EndTurn);
+                    case null:
+                        break;
+                    case "tool_calls" or "function_call":
+                        // no text stop: the open tool blocks complete at the (now known complete) stream end
+                        yield return Complete(StopReason.ToolUse, finish);
                         break;
                     case "length":
                         yield return new BlockStop(TextIndex, BlockType.Text, StopReason.MaxTokens);
+                        yield return Complete(StopReason.MaxTokens, finish);
                         break;
-                    default:
+                    case "content_filter":
                         yield return new BlockStop(TextIndex, BlockType.Text, StopReason.EndTurn);
+                        yield return Complete(StopReason.ContentFilter, finish);
+                        break;
+                    default: // stop, and anything newer
+                        yield return new BlockStop(TextIndex, BlockType.Text, StopReason.EndTurn);
+                        yield return Complete(StopReason.EndTurn, finish);
                         break;
                 }
             }
@@ -232,6 +249,13 @@ public sealed class OpenAIChatClient(ProviderSettings settings, HttpClient? http
                 yield return new StreamUsage(
                     (ulong?)usage["prompt_tokens"], (ulong?)usage["completion_tokens"], (ulong?)usage["total_tokens"],
                     (ulong?)usage["prompt_tokens_details"]?["cached_tokens"]);
+        }
+
+        /// <summary>Deviation (spec README item 8): the first finish_reason (or [DONE]) is the terminal signal.</summary>
+        private StreamEvent Complete(StopReason? reason, string? provider)
+        {
+            _complete = true;
+            return new StreamComplete(reason, provider);
         }
     }
 }

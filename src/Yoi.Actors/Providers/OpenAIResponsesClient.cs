@@ -108,11 +108,14 @@ public sealed class OpenAIResponsesClient(ProviderSettings settings, HttpClient?
             public BlockType Type { get; } = type;
             public bool Started { get; set; }
             public bool SawArgs { get; set; }
+            public bool SawText { get; set; }
             public StringBuilder Text { get; } = new();
             public SortedDictionary<int, StringBuilder> Summary { get; } = new();
         }
 
         private readonly Dictionary<int, Item> _items = new();
+
+        public string TerminalSignal => "response.completed, response.incomplete or response.failed";
 
         public IEnumerable<StreamEvent> Map(string? eventName, string data)
         {
@@ -145,6 +148,8 @@ public sealed class OpenAIResponsesClient(ProviderSettings settings, HttpClient?
                     break;
                 }
                 case "response.output_text.delta" or "response.refusal.delta":
+                    // Deviation (spec README item 10): refusal deltas are assistant text like output text.
+                    Get(index, BlockType.Text).SawText = true;
                     yield return new BlockDelta(index, DeltaKind.Text, (string?)json["delta"] ?? "");
                     break;
                 case "response.reasoning_text.delta":
@@ -173,25 +178,35 @@ public sealed class OpenAIResponsesClient(ProviderSettings settings, HttpClient?
                     break;
                 case "response.completed":
                 {
-                    var usage = json["response"]?["usage"] as JsonObject;
-                    if (usage is not null)
-                    {
-                        var input = (ulong?)usage["input_tokens"];
-                        var output = (ulong?)usage["output_tokens"];
-                        var total = (ulong?)usage["total_tokens"] ?? (input is { } a && output is { } b ? a + b : null);
-                        yield return new StreamUsage(input, output, total, (ulong?)usage["input_tokens_details"]?["cached_tokens"]);
-                    }
+                    if (Usage(json["response"]?["usage"] as JsonObject) is { } usage) yield return usage;
                     yield return new StreamStatus(StreamStatusKind.Completed);
+                    yield return new StreamComplete(StopReason.EndTurn); // Deviation (spec README item 8): terminal
                     break;
                 }
-                case "response.failed" or "response.incomplete":
+                case "response.incomplete":
+                {
+                    // Deviation (spec README items 8 and 10): the reference turns this into an error (the run fails and
+                    // the partial answer is lost). Here it is a complete, truncated response like Chat's `length` or
+                    // Anthropic's `max_tokens`: the output is committed, the reason kept and a warn alert raised.
+                    var response = json["response"] as JsonObject;
+                    var reason = Scalar(response?["incomplete_details"]?["reason"]);
+                    if (Usage(response?["usage"] as JsonObject) is { } usage) yield return usage;
+                    yield return new StreamStatus(StreamStatusKind.Completed);
+                    yield return new StreamComplete(reason switch
+                    {
+                        "max_output_tokens" => StopReason.MaxTokens,
+                        "content_filter" => StopReason.ContentFilter,
+                        _ => StopReason.EndTurn,
+                    }, reason ?? "incomplete");
+                    break;
+                }
+                case "response.failed":
                 {
                     var response = json["response"] as JsonObject;
                     var error = response?["error"] as JsonObject;
                     var reason = Scalar(response?["incomplete_details"]?["reason"]);
                     var code = Scalar(error?["code"]) ?? Scalar(error?["type"]) ?? reason;
-                    var message = Scalar(error?["message"])
-                                  ?? (type == "response.incomplete" ? $"response incomplete: {reason ?? "unknown reason"}" : "response failed");
+                    var message = Scalar(error?["message"]) ?? "response failed";
                     yield return new StreamError(code, message);
                     yield return new StreamStatus(StreamStatusKind.Failed);
                     break;
@@ -206,6 +221,15 @@ public sealed class OpenAIResponsesClient(ProviderSettings settings, HttpClient?
             }
         }
 
+        private static StreamUsage? Usage(JsonObject? usage)
+        {
+            if (usage is null) return null;
+            var input = (ulong?)usage["input_tokens"];
+            var output = (ulong?)usage["output_tokens"];
+            var total = (ulong?)usage["total_tokens"] ?? (input is { } a && output is { } b ? a + b : null);
+            return new StreamUsage(input, output, total, (ulong?)usage["input_tokens_details"]?["cached_tokens"]);
+        }
+
         private Item Get(int index, BlockType type)
         {
             if (!_items.TryGetValue(index, out var item)) _items[index] = item = new Item(type);
@@ -218,6 +242,14 @@ public sealed class OpenAIResponsesClient(ProviderSettings settings, HttpClient?
             switch ((string?)item?["type"])
             {
                 case "message":
+                    // A message whose text never came as deltas: take its final content, refusal parts included
+                    // (Deviation, spec README item 10: a refusal is assistant text).
+                    if (state is not { SawText: true }
+                        && (item!["content"] as JsonArray)?.OfType<JsonObject>()
+                            .Select(p => (string?)p["type"] == "refusal" ? (string?)p["refusal"] : (string?)p["text"])
+                            .Where(t => t is { Length: > 0 }) is { } parts
+                        && string.Concat(parts) is { Length: > 0 } final)
+                        yield return new BlockDelta(index, DeltaKind.Text, final);
                     yield return new BlockStop(index, BlockType.Text, StopReason.EndTurn);
                     break;
                 case "function_call" or "custom_tool_call":

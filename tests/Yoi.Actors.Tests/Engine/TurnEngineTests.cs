@@ -188,15 +188,10 @@ public sealed class TurnEngineTests
         Assert.Empty(tool.Calls);
     }
 
-    [Theory]
-    [InlineData("")]
-    [InlineData("null")]
-    [InlineData("[1,2]")]
-    [InlineData("42")]
-    [InlineData("{\"city\": ")]
-    public async Task B06_arguments_that_are_not_a_json_object_become_an_empty_object(string raw)
+    [Fact]
+    public async Task B06_empty_arguments_are_an_empty_object_and_the_tool_runs()
     {
-        var model = Script(R(new ScriptToolCall("c1", "t", raw)), R(Text("ok")));
+        var model = Script(R(new ScriptToolCall("c1", "t", "")), R(Text("ok")));
         var tool = new FakeTool("t");
         var state = new EngineState();
 
@@ -204,6 +199,32 @@ public sealed class TurnEngineTests
 
         Assert.Equal("{}", Assert.Single(tool.Calls).Input);
         Assert.Equal("{}", state.History.OfType<ToolCallItem>().Single().Arguments);
+    }
+
+    // Changed from the reference (B06 had these become {} and run the tool): deviation, spec README item 9 — the tool
+    // does not run, the call keeps the text as sent and gets an error result naming the parse error.
+    [Theory]
+    [InlineData("null", "arguments must be a JSON object, got null")]
+    [InlineData("[1,2]", "arguments must be a JSON object, got array")]
+    [InlineData("42", "arguments must be a JSON object, got number")]
+    [InlineData("{\"city\": ", "arguments are not valid JSON: ")]
+    public async Task Arguments_that_are_not_a_json_object_never_run_the_tool_and_get_an_error_result_naming_the_problem(
+        string raw, string error)
+    {
+        var model = Script(R(new ScriptToolCall("c1", "t", raw)), R(Text("ok")));
+        var tool = new FakeTool("t");
+        var state = new EngineState();
+
+        var outcome = await NewEngine(model, new FakeHost(), state, tools: tool).RunAsync(User("go"), Ct);
+
+        Assert.Equal(EngineResult.Finished, outcome.Result);
+        Assert.Empty(tool.Calls);
+        Assert.Equal(raw, state.History.OfType<ToolCallItem>().Single().Arguments);
+        var result = state.History.OfType<ToolResultItem>().Single();
+        Assert.True(result.IsError);
+        Assert.StartsWith("Tool execution failed: Invalid argument: " + error, result.Summary);
+        Assert.EndsWith("Arguments as sent: " + raw, result.Summary);
+        Assert.Equal(2, model.Requests.Count); // the model was told and answered
     }
 
     [Fact]
