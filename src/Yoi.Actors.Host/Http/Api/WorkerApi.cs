@@ -45,7 +45,7 @@ public static class WorkerApi
     }
 
     private static async Task<IResult> Named(string name, Func<Task<IResult>> handler) =>
-        WorkerNames.Validate(name) is { } error ? Problems.BadRequest(error) : await handler();
+        WorkerName.Validate(name) is { } error ? Problems.BadRequest(error) : await handler();
 
     internal static ActorSystem ActorSystemOf(HttpContext c) => c.RequestServices.GetRequiredService<ActorSystem>();
 
