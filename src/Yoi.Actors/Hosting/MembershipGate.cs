@@ -191,10 +191,15 @@ public sealed class MembershipGateActor : ReceiveActor, IWithTimers
                 _removed = true;
                 _log.Warning("this node was {0} by the cluster: serving no client", m.Status == MemberStatus.Down ? "downed" : "removed");
             }
-            _fence?.MarkRemovedAsync(m.Address.ToString(), m.UniqueAddress.Uid, CancellationToken.None).ContinueWith(t =>
-            {
-                if (t.IsFaulted) _log.Warning("could not record that {0} was removed: {1}", m.UniqueAddress, t.Exception?.GetBaseException().Message);
-            });
+            // Only a downed incarnation is recorded as removed (it may be a zombie). A graceful leave (Exiting → Removed)
+            // is not: the leaving node still recovers entities while it hands its shards off, and refusing those
+            // claims stalled the hand-off (ClusterTests.Graceful_leave…); its successors' claims fence it anyway.
+            var downed = m.Status == MemberStatus.Down || e is ClusterEvent.MemberRemoved { PreviousStatus: MemberStatus.Down };
+            if (downed)
+                _fence?.MarkRemovedAsync(m.Address.ToString(), m.UniqueAddress.Uid, CancellationToken.None).ContinueWith(t =>
+                {
+                    if (t.IsFaulted) _log.Warning("could not record that {0} was removed: {1}", m.UniqueAddress, t.Exception?.GetBaseException().Message);
+                });
         }
         Update();
     }
