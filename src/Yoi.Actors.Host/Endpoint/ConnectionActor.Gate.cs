@@ -8,8 +8,11 @@ namespace Yoi.Actors.Host.Endpoint;
 /// unconfirmed (starting, minority side of a partition, just thawed from a freeze, downed), requests wait in arrival
 /// order; if the gate stays closed for <see cref="GateHoldLimit"/> the client gets an error and the connection closes,
 /// so it can go to another node. Nothing reaches a Worker on a node whose membership is unconfirmed.</summary>
-public sealed partial class ConnectionActor
+public sealed partial class ConnectionActor : IWithTimers
 {
+    /// <summary>The gate re-check timer: cancelled with the actor, unlike a scheduler tell (Akka analyzer AK1004).</summary>
+    public ITimerScheduler Timers { get; set; } = null!;
+
     public static readonly TimeSpan GateHoldLimit = TimeSpan.FromSeconds(15);
 
     private sealed class GateCheck
@@ -32,7 +35,7 @@ public sealed partial class ConnectionActor
         if (_held.Count == 0)
         {
             _heldSince = DateTime.UtcNow;
-            Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(100), Self, GateCheck.Instance, Self);
+            Timers.StartSingleTimer("gate-check", GateCheck.Instance, TimeSpan.FromMilliseconds(100));
         }
         _held.Enqueue(handle);
     }
@@ -55,6 +58,6 @@ public sealed partial class ConnectionActor
             _connection.CloseAfterFlush();
             return;
         }
-        Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(100), Self, GateCheck.Instance, Self);
+        Timers.StartSingleTimer("gate-check", GateCheck.Instance, TimeSpan.FromMilliseconds(100));
     }
 }

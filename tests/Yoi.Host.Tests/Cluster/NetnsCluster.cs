@@ -23,6 +23,7 @@ public sealed class NetnsCluster : IAsyncDisposable
     private bool _up;
 
     public List<YoiServer?> Nodes { get; } = [];
+    private readonly List<(int Index, YoiServer Server)> _started = []; // every incarnation, also killed or exited ones, for the logs
     public PostgresDatabase Database { get; }
     public int Count { get; }
     public string[] Seeds { get; }
@@ -121,7 +122,9 @@ public sealed class NetnsCluster : IAsyncDisposable
             "--hocon", Path.Combine(YoiExecutable.RepoRoot, "hocon", "cluster.hocon"),
         };
         foreach (var s in Seeds) { args.Add("--seed"); args.Add(s); }
-        Nodes[i] = await YoiServer.StartAsync(_homes[i].Path, null, ["ip", "netns", "exec", Namespace(i)], [.. args]);
+        var server = await YoiServer.StartAsync(_homes[i].Path, null, ["ip", "netns", "exec", Namespace(i)], [.. args]);
+        Nodes[i] = server;
+        lock (_started) _started.Add((i, server));
         Note($"node {i} started ({Address(i)})");
     }
 
@@ -178,7 +181,7 @@ public sealed class NetnsCluster : IAsyncDisposable
                 await Task.Delay(250);
             }
         }
-        throw new TimeoutException($"could not attach to {worker} through node {i} within {timeout}: {last?.Message}\n" + Logs());
+        throw new TimeoutException($"could not attach to {worker} through node {i} within {timeout}: {last?.Message}");
     }
 
     /// <summary>Sends one run through node <paramref name="i"/> and waits for its run_end; retries (re-attaching) while
@@ -189,7 +192,7 @@ public sealed class NetnsCluster : IAsyncDisposable
         while (true)
         {
             var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero) throw new TimeoutException($"run `{text}` on {worker} via node {i} not answered within {timeout}\n" + Logs());
+            if (left <= TimeSpan.Zero) throw new TimeoutException($"run `{text}` on {worker} via node {i} not answered within {timeout}");
             var (client, _) = await AttachAsync(i, worker, null, left);
             await using (client)
             {
@@ -205,9 +208,25 @@ public sealed class NetnsCluster : IAsyncDisposable
         }
     }
 
-    public string Logs(int lines = 30) => string.Join("\n", Log) + "\n" + string.Join("\n", Nodes.Select((n, i) =>
-        $"--- node {i} ({Address(i)}) ---\n" + (n is null ? "(down)" : string.Join("\n", n.Output.Split('\n')
-            .Where(l => !l.Contains("[DEBUG]")).TakeLast(lines)))));
+    /// <summary>The fault timeline and every node incarnation's whole log (DEBUG and dead-letter lines left out), for a
+    /// failed scenario's output; also written to files under $YOI_CLUSTER_LOGS (default /tmp/yoi-cluster-logs/ID).</summary>
+    public string Logs()
+    {
+        List<(int Index, YoiServer Server)> all;
+        lock (_started) all = [.. _started];
+        var text = string.Join("\n", Log) + "\n" + string.Join("\n", all.Select((n, k) =>
+            $"--- node {n.Index} ({Address(n.Index)}), incarnation {k}, {(n.Server.HasExited ? $"exited {n.Server.ExitCode}" : "running")} ---\n" +
+            string.Join("\n", n.Server.Output.Split('\n').Where(l => !l.Contains("[DEBUG]") && !l.Contains("dead letters")))));
+        try
+        {
+            var dir = Path.Combine(Environment.GetEnvironmentVariable("YOI_CLUSTER_LOGS") ?? "/tmp/yoi-cluster-logs", _id);
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, "cluster.log"), text);
+            text = $"(also in {dir}/cluster.log)\n" + text;
+        }
+        catch (IOException) { }
+        return text;
+    }
 
     private void Sh(params string[] args)
     {
