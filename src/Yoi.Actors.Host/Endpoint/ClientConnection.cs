@@ -21,7 +21,7 @@ public sealed class ClientConnection
 
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
-    private readonly Socket _socket;
+    private readonly Socket? _socket; // null over a WebSocket (the stream is the transport)
     private readonly Stream _stream;
     private readonly EndpointLimits _limits;
     private readonly ConnectionGate.Admission _admission;
@@ -36,9 +36,11 @@ public sealed class ClientConnection
 
     /// <param name="stream">The socket's stream, or the TLS stream over it (already authenticated).</param>
     /// <param name="helloDeadline">TCP only: cancelled when the `hello` deadline (counted from accept) passes.</param>
-    public ClientConnection(Socket socket, Stream stream, string id, bool requireHello, EndpointLimits limits,
-        ConnectionGate.Admission admission, CancellationTokenSource? helloDeadline, ILogger log)
+    /// <param name="endpoint">The listener's name in the rejection metric: `unix`, `tcp`, `ws`.</param>
+    public ClientConnection(Socket? socket, Stream stream, string id, bool requireHello, EndpointLimits limits,
+        ConnectionGate.Admission admission, CancellationTokenSource? helloDeadline, ILogger log, string? endpoint = null)
     {
+        Endpoint = endpoint ?? (requireHello ? "tcp" : "unix");
         _socket = socket;
         _stream = stream;
         _limits = limits;
@@ -51,6 +53,7 @@ public sealed class ClientConnection
     }
 
     public string Id { get; }
+    public string Endpoint { get; }
     public bool RequireHello { get; }
     public Task Writer { get; }
     public CancellationToken Closed => _closed.Token;
@@ -106,6 +109,7 @@ public sealed class ClientConnection
             {
                 try { await tls.ShutdownAsync().WaitAsync(TimeSpan.FromSeconds(2)); } catch { /* peer gone */ }
             }
+            else if (_stream is WebSocketLineStream ws) await ws.CloseOutputAsync(TimeSpan.FromSeconds(2));
             ShutdownSocket(SocketShutdown.Send);
             try { _closed.Cancel(); } catch (ObjectDisposedException) { }
         }
@@ -113,7 +117,12 @@ public sealed class ClientConnection
 
     private void ShutdownSocket(SocketShutdown how = SocketShutdown.Both)
     {
-        try { _socket.Shutdown(how); } catch { /* already closed */ }
+        if (_stream is WebSocketLineStream ws)
+        {
+            if (how == SocketShutdown.Both) ws.Abort();
+            return;
+        }
+        try { _socket?.Shutdown(how); } catch { /* already closed */ }
     }
 
     // ---- attach hand-shake with the actor ----
@@ -165,6 +174,7 @@ public sealed class ClientConnection
                 }
                 catch (OperationCanceledException) when (!helloDone && _helloDeadline?.IsCancellationRequested == true)
                 {
+                    Yoi.Actors.Telemetry.YoiTelemetry.Rejected(Endpoint, "hello_timeout");
                     Send(Wire.Error(ErrorCode.InvalidRequest, $"no valid `hello` within {_limits.HelloTimeout.TotalSeconds:0.###} s"));
                     discardInput = true;
                     break;
@@ -176,6 +186,7 @@ public sealed class ClientConnection
                 if (outcome == LineReader.Outcome.End) break;
                 if (outcome == LineReader.Outcome.TooLong)
                 {
+                    Yoi.Actors.Telemetry.YoiTelemetry.Rejected(Endpoint, "line_too_long");
                     Send(Wire.Error(ErrorCode.InvalidRequest, EndpointLimits.LineTooLong(limit)));
                     discardInput = true;
                     break;
@@ -250,7 +261,7 @@ public sealed class ClientConnection
             await lines.DisposeAsync(); // returns the pipe's segments to the pool
             MemoryJanitor.BufferReleased(lines.PeakBuffered);
             _stream.Dispose();
-            _socket.Dispose();
+            _socket?.Dispose();
             _admission.Dispose();
             _helloDeadline?.Dispose();
         }
@@ -303,7 +314,7 @@ public sealed class ClientConnection
 
     private void RejectHello()
     {
-        Yoi.Actors.Telemetry.YoiTelemetry.Rejected("tcp", "auth");
+        Yoi.Actors.Telemetry.YoiTelemetry.Rejected(Endpoint, "auth");
         Send(Wire.Error(ErrorCode.InvalidRequest, "invalid or missing token"));
     }
 

@@ -50,6 +50,8 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
     private readonly ConnectionGate _gate;
     private SslServerAuthenticationOptions? _tls;
     private long _lastRefusalLog;
+    private ActorSystem? _system;
+    private IActorRef? _region;
     private Socket? _unix;
     private Socket? _tcp;
     private long _nextId;
@@ -73,6 +75,7 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
         var system = _services.GetRequiredService<ActorSystem>();
         var region = await _services.GetRequiredService<IRequiredActor<WorkerRegion>>().GetAsync(cancellationToken);
         if (_options.Limits.Validate() is { } invalid) throw new InvalidOperationException(invalid);
+        (_system, _region) = (system, region);
         _tls = _options.Tls?.LoadServer();
 
         _unix = BindUnix(_options.SocketPath);
@@ -174,6 +177,7 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
                 admission = _gate.TryAdmit(remote, out var refusal);
                 if (admission is null)
                 {
+                    Yoi.Actors.Telemetry.YoiTelemetry.Rejected(requireHello ? "tcp" : "unix", "connection_cap");
                     Refuse(client, refusal, tls: requireHello && _tls is not null);
                     continue;
                 }
@@ -187,15 +191,49 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
 
             var id = Interlocked.Increment(ref _nextId).ToString();
             var tls = requireHello ? _tls : null;
-            var run = Task.Run(() => ServeAsync(client, id, requireHello, tls, admission, system, region));
-            Yoi.Actors.Telemetry.YoiTelemetry.ConnectedClients.Add(1);
-            _ = run.ContinueWith(_ =>
-            {
-                Yoi.Actors.Telemetry.YoiTelemetry.ConnectedClients.Add(-1);
-                _connections.TryRemove(id, out var _);
-            }, TaskScheduler.Default);
+            Track(id, Task.Run(() => ServeAsync(client, id, requireHello, tls, admission, system, region)));
         }
     });
+
+    private void Track(string id, Task run)
+    {
+        Yoi.Actors.Telemetry.YoiTelemetry.ConnectedClients.Add(1);
+        _ = run.ContinueWith(_ =>
+        {
+            Yoi.Actors.Telemetry.YoiTelemetry.ConnectedClients.Add(-1);
+            _connections.TryRemove(id, out var _);
+        }, TaskScheduler.Default);
+    }
+
+    /// <summary>`/api/ws` asks for a slot before it accepts the upgrade: the same node-wide and per-address caps as the
+    /// socket listeners (<paramref name="remote"/> null = already authenticated by the bearer header). Null when the
+    /// node refuses, with the reason; the caller answers 503 without upgrading.</summary>
+    public ConnectionGate.Admission? TryAdmitWebSocket(IPAddress? remote, out string refusal)
+    {
+        if (_system is null || _stopping.IsCancellationRequested)
+        {
+            refusal = "the node's client endpoint is not running";
+            return null;
+        }
+        var admission = _gate.TryAdmit(remote, out refusal);
+        if (admission is null) Yoi.Actors.Telemetry.YoiTelemetry.Rejected("ws", "connection_cap");
+        return admission;
+    }
+
+    /// <summary>Serves an accepted WebSocket as one more JSON Lines connection (<see cref="WebSocketLineStream"/>): the
+    /// same <see cref="ClientConnection"/> and <see cref="ConnectionActor"/>, limits and `hello` rule as the TCP
+    /// listener. Completes when the connection is closed.</summary>
+    public async Task ServeWebSocketAsync(System.Net.WebSockets.WebSocket socket, ConnectionGate.Admission admission, bool requireHello)
+    {
+        var helloDeadline = requireHello ? new CancellationTokenSource(_options.Limits.HelloTimeout) : null;
+        var id = "ws" + Interlocked.Increment(ref _nextId);
+        var connection = new ClientConnection(null, new WebSocketLineStream(socket), id, requireHello, _options.Limits, admission, helloDeadline, _log, "ws");
+        var run = connection.RunAsync(_system!, _region!, _options.Token, _options.ManifestDir);
+        _connections[id] = (connection, run);
+        Track(id, run);
+        if (_stopping.IsCancellationRequested) connection.Abort();
+        await run;
+    }
 
     /// <summary>TLS handshake (TCP with TLS only, within the `hello` deadline), then the connection's reader loop.</summary>
     private async Task ServeAsync(Socket client, string id, bool requireHello, SslServerAuthenticationOptions? tls,

@@ -53,6 +53,7 @@ public static class HttpServer
 
     public static void Configure(WebApplication app, HttpServerOptions options)
     {
+        app.UseWebSockets();
         app.Use(RequireToken(options.Token));
         MapRoutes(app);
     }
@@ -73,7 +74,9 @@ public static class HttpServer
         var expected = string.IsNullOrEmpty(token) ? null : Encoding.UTF8.GetBytes(token);
         return (context, next) =>
         {
-            if (expected is null || Unauthenticated.Contains(context.Request.Path.Value ?? "") || Dashboard.DashboardFiles.IsPublic(context.Request.Path.Value ?? ""))
+            // `/api/ws` authenticates itself: by this same header, or by a first `hello` (browsers cannot set headers there).
+            if (expected is null || Unauthenticated.Contains(context.Request.Path.Value ?? "") || Dashboard.DashboardFiles.IsPublic(context.Request.Path.Value ?? "")
+                || context.Request.Path.Value == Api.WebSocketEndpoint.Path)
                 return next(context);
             var header = context.Request.Headers.Authorization.ToString();
             const string scheme = "Bearer ";

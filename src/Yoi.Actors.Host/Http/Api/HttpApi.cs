@@ -19,6 +19,7 @@ public static class HttpApi
     public static void Map(IEndpointRouteBuilder routes)
     {
         WorkerApi.Map(routes);
+        WebSocketEndpoint.Map(routes);
         routes.MapOpenApi("/openapi/{documentName}.json");
         Dashboard.DashboardFiles.Map(routes);
     }
