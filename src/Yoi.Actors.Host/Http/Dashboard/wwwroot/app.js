@@ -22,18 +22,23 @@ function h(tag, attrs = {}, ...children) {
 
 function token() { return sessionStorage.getItem(TOKEN_KEY); }
 
+// One prompt for every request that got a 401 meanwhile (the overview asks three endpoints at once).
+let pendingToken = null;
 function askToken() {
-  return new Promise(resolve => {
+  if (pendingToken) return pendingToken;
+  pendingToken = new Promise(resolve => {
     const dialog = document.getElementById("token-dialog");
     const form = document.getElementById("token-form");
     form.onsubmit = ev => {
       ev.preventDefault();
       sessionStorage.setItem(TOKEN_KEY, document.getElementById("token-input").value);
       dialog.close();
+      pendingToken = null;
       resolve();
     };
     if (!dialog.open) dialog.showModal();
   });
+  return pendingToken;
 }
 
 async function api(method, path, body, contentType = "application/json") {
