@@ -111,6 +111,78 @@ public sealed class EventStreamTests(HttpNode node) : IClassFixture<HttpNode>
         Assert.Contains(resumed, m => m.Event == "status");
     }
 
+    /// <summary>An HTTP client whose socket has a tiny receive buffer (no autotuning), so a body nobody reads stalls the
+    /// server's writes after a few megabytes instead of vanishing into loopback buffers.</summary>
+    private HttpClient TinyWindowClient()
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (ctx, ct) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+                await socket.ConnectAsync(ctx.DnsEndPoint, ct);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        var c = new HttpClient(handler) { BaseAddress = new Uri(node.BaseUrl), Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        c.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", HttpNode.Token);
+        return c;
+    }
+
+    /// <summary>60 text blocks of 100 deltas of 1 KiB: ~6000 live events and ~6 MiB of committed text.</summary>
+    private static string Flood()
+    {
+        var chunk = new string('x', 1023) + " ";
+        var items = new JsonArray();
+        for (var b = 0; b < 60; b++) items.Add(new JsonObject { ["text"] = new JsonArray(Enumerable.Range(0, 100).Select(i => (JsonNode)(i == 0 ? $"block{b} " : chunk)).ToArray()) });
+        items.Add(new JsonObject { ["usage"] = new JsonObject { ["input"] = 10, ["output"] = 3 } });
+        return new JsonObject { ["items"] = items }.ToJsonString();
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task A_client_that_does_not_read_overflows_its_buffer_the_worker_finishes_and_resuming_by_id_loses_nothing()
+    {
+        using var http = await WorkerAsync("sse-flood", Flood());
+        using var tiny = TinyWindowClient();
+        var seen = new List<SseReader.Message>();
+        await using (var stalled = await SseReader.OpenAsync(tiny, "/api/workers/sse-flood/events"))
+        {
+            var snapshot = await stalled.ReadAsync(Timeout);
+            Assert.Equal("snapshot", snapshot!.Event);
+            seen.Add(snapshot);
+
+            // The client stops reading. The Worker is not slowed: its run finishes while the stream is stuck.
+            using (await http.RunAsync("sse-flood", "flood")) { }
+            await http.WaitForStatusAsync("sse-flood", "idle", TimeSpan.FromSeconds(90));
+
+            // Now read what was buffered: the stream ends with the overflow event naming the cursor to resume from.
+            while (await stalled.ReadAsync(TimeSpan.FromSeconds(60)) is { } m) seen.Add(m);
+        }
+        var overflow = seen[^1];
+        Assert.Equal("overflow", overflow.Event);
+        Assert.Contains("reconnect with Last-Event-ID", overflow.Data["data"]!["message"]!.GetValue<string>());
+        var cursor = overflow.Data["data"]!["last_event_id"]!.GetValue<string>();
+        Assert.Equal(seen.Last(m => m.Id is not null).Id, cursor);
+
+        await Task.Delay(300);
+        var committed = await http.AllRecordsAsync("sse-flood");
+        var head = committed[^1]["seq"]!.GetValue<long>();
+        var resumed = new List<SseReader.Message>();
+        if (long.Parse(cursor) < head)
+        {
+            await using var again = await SseReader.OpenAsync(http, "/api/workers/sse-flood/events", lastEventId: cursor);
+            await again.ReadUntilAsync(m => m.Id is not null && Seq(m) == head, Timeout, resumed);
+        }
+
+        // Snapshot id, then every committed record exactly once, in order, byte for byte.
+        var ids = seen.Concat(resumed).Where(m => m.Event == "journal").Select(Seq).ToList();
+        var first = Seq(seen[0]);
+        Assert.Equal(Enumerable.Range((int)first + 1, (int)(head - first)).Select(i => (long)i), ids);
+        var bySeq = committed.ToDictionary(r => r["seq"]!.GetValue<long>(), r => r.ToJsonString());
+        Assert.All(seen.Concat(resumed).Where(m => m.Event == "journal"), m => Assert.Equal(bySeq[Seq(m)], m.Data["data"]!.ToJsonString()));
+        Assert.Contains(committed, r => r.ToJsonString().Contains("block59 "));
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task A_malformed_cursor_is_400_and_an_unknown_worker_404()
     {
