@@ -59,7 +59,22 @@ public sealed class SqlLease : Lease
     public override async Task<bool> Acquire(Action<Exception> leaseLostCallback)
     {
         _lost = leaseLostCallback;
-        var acquired = await TryTakeAsync();
+        bool acquired;
+        try
+        {
+            // Bounded as a whole, and a failure is a definite "not acquired": the split-brain resolver must get an
+            // answer to decide on. A node thawed from a freeze finds its in-flight commands' deadlines long past;
+            // seen in the freeze scenarios as an acquire that never answered, leaving the node up but undecided.
+            // Giving up is safe: if the statement did land, the row expires on the database clock (heartbeat-timeout)
+            // and nobody else holds it meanwhile.
+            acquired = await TryTakeAsync().WaitAsync(_timeout + TimeSpan.FromSeconds(1));
+        }
+        catch (Exception e)
+        {
+            Interlocked.Exchange(ref _validUntil, 0);
+            _log.Warning("lease {0} not acquired by {1}: the database did not answer in time ({2})", Settings.LeaseName, Owner, e.Message);
+            return false;
+        }
         if (acquired)
         {
             lock (_gate)

@@ -14,18 +14,15 @@ public sealed class ClusterFaultTests(ITestOutputHelper output) : IDisposable
 
     private static void RequireNetns()
     {
-        // Still failing (issue #13 stays open), so CI runs them only with YOI_FAULT_SCENARIOS=1. Seen on an idle host
-        // (load 2-5, 2026-12-02): failover after a freeze 18.5 s and 19.3 s (detection 6-9 s because the phi detector had
-        // seen 3-4 s heartbeat gaps at start-up, down->removed ~3.5 s, coordinator hand-over from the frozen oldest node
-        // and shard restart ~4-5 s); the thawed node refuses its client (gate) but never exits: its SBR reaches the
-        // lease step (stable-after passed) and then logs neither "acquired" nor "couldn't acquire", while its database
-        // calls time out (registration retries "The operation has timed out") — the SqlLease acquire after a freeze is
-        // the next thing to debug (cluster.log under /tmp/yoi-cluster-logs/ID has every node's log).
-        Assert.SkipUnless(Environment.GetEnvironmentVariable("YOI_FAULT_SCENARIOS") == "1",
-            "fault scenarios still fail (issue #13): set YOI_FAULT_SCENARIOS=1 to run them");
         var reason = NetnsCluster.Unavailable();
         Assert.SkipWhen(reason is not null, reason ?? "");
     }
+
+    /// <summary>Scenarios not yet passing (issue #13 stays open) run only with YOI_FAULT_SCENARIOS=1, so that CI stays
+    /// truthful and green; the freeze/thaw scenario passes and runs in CI.</summary>
+    private static void RequireKnownFailingOptIn() =>
+        Assert.SkipUnless(Environment.GetEnvironmentVariable("YOI_FAULT_SCENARIOS") == "1",
+            "this fault scenario still fails (issue #13): set YOI_FAULT_SCENARIOS=1 to run it");
 
     /// <summary>The issue's first paragraph: the node hosting `pw` is frozen; `pw` serves again on a survivor; the frozen
     /// node is continued and a client attached to *its* socket sends three runs. None may be acknowledged unless it is
@@ -40,7 +37,9 @@ public sealed class ClusterFaultTests(ITestOutputHelper output) : IDisposable
         try
         {
             var acknowledged = new List<string>();
-            var (creator, _) = await c.AttachAsync(0, "pw", Scripted.Create(_scripts, "pw", Scripted.Text("ok")), TimeSpan.FromSeconds(90));
+            // Each node's scripted model answers from its own copy of the script: enough responses for every run any
+            // one node may serve (it was 1, and the survivor's second run failed as `no response left`).
+            var (creator, _) = await c.AttachAsync(0, "pw", Scripted.Create(_scripts, "pw", [.. Enumerable.Repeat(Scripted.Text("ok"), 8)]), TimeSpan.FromSeconds(90));
             await creator.DisposeAsync();
             await c.RunAsync(0, "pw", "ack-1", TimeSpan.FromSeconds(60));
             acknowledged.Add("ack-1");
@@ -101,6 +100,7 @@ public sealed class ClusterFaultTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Node_cut_off_mid_run_downs_itself_and_rejoins_after_the_partition_heals()
     {
+        RequireKnownFailingOptIn();
         RequireNetns();
         await using var c = await NetnsCluster.StartAsync(3);
         try

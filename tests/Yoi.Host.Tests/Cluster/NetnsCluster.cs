@@ -201,11 +201,24 @@ public sealed class NetnsCluster : IAsyncDisposable
                     await client.SendAsync(new RunMethod([new TextSegment(text)]));
                     var end = await client.ReadUntilAsync(e => e is RunEndEvent or ErrorEvent, TimeSpan.FromSeconds(20));
                     if (end is RunEndEvent { Result: RunResult.Finished }) return;
+                    NoteOnce($"run `{text}` via node {i}: {end}");
                 }
-                catch (Exception e) when (e is TimeoutException or IOException or InvalidOperationException or OperationCanceledException) { }
+                catch (Exception e) when (e is TimeoutException or IOException or InvalidOperationException or OperationCanceledException)
+                {
+                    NoteOnce($"run `{text}` via node {i}: {e.GetType().Name}: {e.Message}");
+                }
             }
             await Task.Delay(250);
         }
+    }
+
+    private readonly HashSet<string> _noted = [];
+
+    /// <summary>A retried outcome goes into the timeline once (a failing scenario then says why it kept retrying).</summary>
+    private void NoteOnce(string line)
+    {
+        lock (_noted) if (!_noted.Add(line)) return;
+        Note(line);
     }
 
     /// <summary>The fault timeline and every node incarnation's whole log (DEBUG and dead-letter lines left out), for a
