@@ -90,6 +90,8 @@ public sealed class HttpApiTests(HttpNode node) : IClassFixture<HttpNode>
     public async Task A_run_is_accepted_with_202_and_a_second_run_while_running_is_409_already_running()
     {
         using var http = await WorkerAsync("api-busy", Hang());
+        await using var sse = await SseReader.OpenAsync(http, "/api/workers/api-busy/events");
+        await sse.ReadUntilAsync(m => m.Event == "snapshot", Timeout);
 
         using var first = await http.RunAsync("api-busy", "go");
         Assert.True(first.StatusCode == HttpStatusCode.Accepted, await first.Content.ReadAsStringAsync());
@@ -97,6 +99,8 @@ public sealed class HttpApiTests(HttpNode node) : IClassFixture<HttpNode>
 
         await AssertProblemAsync(await http.RunAsync("api-busy", "again"), HttpStatusCode.Conflict, "already_running");
 
+        // Pause only once the turn holds text: a pause of an empty turn rolls it back to idle (the spec's rule).
+        await sse.ReadUntilAsync(m => m.Event == "text_delta", Timeout);
         using var paused = await http.PostAsync("/api/workers/api-busy/pause", null);
         Assert.True(paused.IsSuccessStatusCode, await paused.Content.ReadAsStringAsync());
         await http.WaitForStatusAsync("api-busy", "paused", Timeout);
