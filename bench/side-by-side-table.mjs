@@ -17,6 +17,7 @@ rows.push(`| figure | ${all.map((r) => r.runtime).join(" | ")} |`);
 rows.push("|---|---:|---:|---:|");
 row(`per-turn overhead, median (ms; ${yoi.per_turn.turns} turns, 1 agent)`, (r) => f(r.per_turn.median_ms));
 row("per-turn overhead, p99 (ms)", (r) => f(r.per_turn.p99_ms));
+row("JSON streamed to the consumer per turn (bytes)", (r) => i(r.streamed_json_bytes_per_turn));
 for (const w of yoi.bytes_per_turn.filter((w) => w.median_ms !== undefined))
   row(`per-turn median at history ≈ ${w.history_turns} turns (ms)`, (r) => f(r.bytes_per_turn.find((x) => x.history_turns === w.history_turns)?.median_ms));
 for (const t of yoi.throughput)
@@ -55,7 +56,7 @@ console.log(rows.join("\n"));
 console.log("");
 console.log(ratios.join("\n"));
 console.log("");
-for (const r of all) console.log(`- ${r.runtime}: durability: ${r.durability}. Memory: ${r.memory.note}. Recovery: ${r.recovery.note}. Bytes: ${r.bytes_note}.`);
+for (const r of all) console.log(`- ${r.runtime}: durability: ${r.durability}. Streaming: ${r.streaming ?? "–"}. Memory: ${r.memory.note}. Recovery: ${r.recovery.note}. Bytes: ${r.bytes_note}.`);
 if (lg.recovery.real_turns_thread)
   console.log(`- LangGraph.js recovery of its real-turn thread (${lg.recovery.real_turns_thread.turns} turns, ${lg.recovery.real_turns_thread.entries} messages): ${f(lg.recovery.real_turns_thread.median_ms)} ms.`);
 const y = yoi.bytes_per_turn.map((w) => w.journal_bytes_per_turn);

@@ -31,10 +31,18 @@ try
     var agent = new ChatClientAgent(new PingPongChatClient(), instructions: null, name: "bench",
         tools: [AIFunctionFactory.Create((string text) => "echo: " + text, "Echo", "Echoes its input")]);
 
+    // Each turn streams (RunStreamingAsync) and every update is serialized to JSON for a consumer, as Yoi streams
+    // every event to its attached client as the protocol's JSON: equal streaming work (issue 20, item 3).
+    long streamedBytes = 0;
     async Task TurnAsync(string id, AgentSession session, string text)
     {
-        var response = await agent.RunAsync(text, session);
-        if (response.Text != "done") throw new InvalidOperationException("unexpected answer: " + response.Text);
+        var answer = new System.Text.StringBuilder();
+        await foreach (var update in agent.RunStreamingAsync(text, session))
+        {
+            Interlocked.Add(ref streamedBytes, JsonSerializer.SerializeToUtf8Bytes(update, AgentAbstractionsJsonUtilities.DefaultOptions).Length);
+            answer.Append(update.Text);
+        }
+        if (answer.ToString() != "done") throw new InvalidOperationException("unexpected answer: " + answer);
         store.Save(id, await agent.SerializeSessionAsync(session));
     }
 
@@ -43,6 +51,7 @@ try
         ["runtime"] = "Microsoft Agent Framework",
         ["version"] = $"Microsoft.Agents.AI {typeof(ChatClientAgent).Assembly.GetName().Version} / .NET {Environment.Version}",
         ["durability"] = $"ChatClientAgent session serialized after each turn, upserted as one row into SQLite (WAL, synchronous={sync})",
+        ["streaming"] = "RunStreamingAsync; every AgentResponseUpdate serialized to JSON (AgentAbstractionsJsonUtilities.DefaultOptions)",
     };
 
     // JIT warm-up, the same plan in every part: fresh sessions of 50 turns, 200 ms idle after each (tiered
@@ -61,6 +70,7 @@ try
     var latSession = await agent.CreateSessionAsync();
     for (var i = 0; i < 20; i++) await TurnAsync("latency", latSession, "warm-up " + i);
     var times = new double[latencyTurns];
+    var streamedBefore = Interlocked.Read(ref streamedBytes);
     for (var i = 0; i < times.Length; i++)
     {
         var sw = Stopwatch.StartNew();
@@ -68,6 +78,7 @@ try
         times[i] = sw.Elapsed.TotalMilliseconds;
     }
     result["per_turn"] = Percentiles(times);
+    result["streamed_json_bytes_per_turn"] = (double)(Interlocked.Read(ref streamedBytes) - streamedBefore) / times.Length;
 
     // Throughput with A agents at once; memory of the largest batch once idle (sessions kept in memory).
     var throughput = new JsonArray();

@@ -11,6 +11,7 @@ using Yoi.Actors.Engine.Scripted;
 using Yoi.Actors.Hosting;
 using Yoi.Actors.Worker;
 using Yoi.Messages;
+using Yoi.Messages.Json;
 
 namespace Yoi.Bench;
 
@@ -138,8 +139,18 @@ public sealed class BenchClient
         }
     }
 
+    /// <summary>UTF-8 JSON bytes of every event the bench's clients received, as a socket client would be sent them.</summary>
+    public static long StreamedBytes => Interlocked.Read(ref _streamedBytes);
+    private static long _streamedBytes;
+
+    /// <summary>Serializes every event to the protocol's JSON, as the socket endpoint does for an attached client, so
+    /// that the side by side charges Yoi the same streaming work as the peers' JSON consumers (issue 20, item 3).</summary>
     private sealed class Inbox : ReceiveActor
     {
-        public Inbox(ChannelWriter<object> writer) => ReceiveAny(m => writer.TryWrite(m));
+        public Inbox(ChannelWriter<object> writer) => ReceiveAny(m =>
+        {
+            if (m is Event e) Interlocked.Add(ref _streamedBytes, JsonSerializer.SerializeToUtf8Bytes(e, YoiJson.Options).Length);
+            writer.TryWrite(m);
+        });
     }
 }

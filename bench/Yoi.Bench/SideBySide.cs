@@ -36,6 +36,7 @@ public static class SideBySide
             ["runtime"] = "Yoi.Actors",
             ["version"] = $"Akka.NET {typeof(Akka.Actor.ActorSystem).Assembly.GetName().Version} / .NET {Environment.Version}",
             ["durability"] = $"Akka.Persistence.Sql journal on SQLite (WAL, synchronous={BenchNode.Sync.ToString().ToUpperInvariant()}): one row per session-log entry, appended; snapshot every 500 events",
+            ["streaming"] = "every event to the attached client (an actor), each serialized to the protocol's JSON (YoiJson), as the socket endpoint does",
         };
         var home = Path.Combine(root, "node");
         var throughput = new JsonArray();
@@ -48,6 +49,7 @@ public static class SideBySide
             await lat.AttachAsync();
             for (var i = 0; i < 20; i++) await lat.RunAsync("warm-up " + i);
             var times = new double[o.LatencyTurns];
+            var streamedBefore = BenchClient.StreamedBytes;
             for (var i = 0; i < times.Length; i++)
             {
                 var sw = Stopwatch.StartNew();
@@ -55,6 +57,7 @@ public static class SideBySide
                 times[i] = sw.Elapsed.TotalMilliseconds;
             }
             result["per_turn"] = Percentiles(times);
+            result["streamed_json_bytes_per_turn"] = (double)(BenchClient.StreamedBytes - streamedBefore) / times.Length;
 
             // Throughput with A agents at once; then memory of the largest batch once idle.
             foreach (var (agents, turns) in o.Throughput)
@@ -215,6 +218,13 @@ public static class SideBySide
             cmd.ExecuteNonQuery();
         }
         Exec($"ATTACH DATABASE '{from.Replace("'", "''")}' AS src");
+        if (table == "journal")
+        {
+            // The journal's writer fence (WriterFence) refuses rows not written by the Worker's owner: this copy
+            // takes ownership as writer "bench-copy"; the template node's recovery claims the Worker as usual.
+            c.CreateFunction("yoi_writer", () => "bench-copy");
+            Exec("INSERT OR REPLACE INTO main.yoi_writer (persistence_id, writer) VALUES ($p, 'bench-copy')");
+        }
         {
             var columns = new List<string>();
             using (var cmd = c.CreateCommand())

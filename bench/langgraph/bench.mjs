@@ -68,10 +68,20 @@ function openSaver() {
 const saver = openSaver();
 const agent = createReactAgent({ llm, tools: [echo], checkpointer: saver });
 
+// Each turn streams (stream mode "messages") and every chunk is serialized to JSON for a consumer, as Yoi streams
+// every event to its attached client as the protocol's JSON: equal streaming work (issue 20, item 3).
+let streamedBytes = 0;
 async function turn(thread, text) {
-  const out = await agent.invoke({ messages: [new HumanMessage(text)] }, { configurable: { thread_id: thread } });
-  const last = out.messages[out.messages.length - 1];
-  if (last.content !== "done") throw new Error("unexpected answer: " + JSON.stringify(last.content));
+  // "values" only to check the answer in the final state; only the "messages" chunks are serialized.
+  const stream = await agent.stream({ messages: [new HumanMessage(text)] },
+    { configurable: { thread_id: thread }, streamMode: ["messages", "values"] });
+  let state = null;
+  for await (const [mode, chunk] of stream) {
+    if (mode === "messages") streamedBytes += Buffer.byteLength(JSON.stringify({ message: chunk[0], metadata: chunk[1] }));
+    else state = chunk;
+  }
+  const last = state?.messages[state.messages.length - 1];
+  if (last?.content !== "done") throw new Error("unexpected answer: " + JSON.stringify(last?.content));
 }
 
 function percentiles(times) {
@@ -96,6 +106,7 @@ const pkg = (name) => JSON.parse(fs.readFileSync(new URL(`./node_modules/${name}
 const result = {
   runtime: "LangGraph.js",
   version: `@langchain/langgraph ${pkg("@langchain/langgraph")}, checkpoint-sqlite ${pkg("@langchain/langgraph-checkpoint-sqlite")}, better-sqlite3 ${pkg("better-sqlite3")} / Node ${process.versions.node}`,
+  streaming: 'agent.stream, streamMode "messages"; every [message, metadata] chunk JSON.stringify-ed',
   durability: `prebuilt createReactAgent with SqliteSaver (WAL, synchronous=${sync}): a full checkpoint per superstep + pending writes`,
 };
 
@@ -113,12 +124,14 @@ try {
   // Per-turn overhead: one agent, turns one after another.
   for (let i = 0; i < 20; i++) await turn("latency", "warm-up " + i);
   const times = [];
+  const streamedBefore = streamedBytes;
   for (let i = 0; i < latencyTurns; i++) {
     const t0 = performance.now();
     await turn("latency", "turn " + i);
     times.push(performance.now() - t0);
   }
   result.per_turn = percentiles(times);
+  result.streamed_json_bytes_per_turn = (streamedBytes - streamedBefore) / times.length;
 
   // Throughput with A agents at once (threads); memory of the largest batch once idle.
   result.throughput = [];
