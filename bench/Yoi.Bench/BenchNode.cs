@@ -38,9 +38,10 @@ public sealed class BenchNode : IAsyncDisposable
     /// <summary>Starts a node; <paramref name="model"/> replaces the ping-pong model, <paramref name="manifest"/> the
     /// default manifest Workers are created with.</summary>
     public static async Task<BenchNode> StartAsync(string home, int snapshotEvery = 500, string? journal = null,
-        Func<IModelClient>? model = null, string manifest = Manifest)
+        Func<IModelClient>? model = null, string manifest = Manifest, TimeSpan? idlePassivation = null)
     {
-        var runtime = new WorkerRuntime((_, _) => model?.Invoke() ?? new PingPongModel(), _ => [new EchoTool()], snapshotEvery);
+        var runtime = new WorkerRuntime((_, _) => model?.Invoke() ?? new PingPongModel(), _ => [new EchoTool()], snapshotEvery,
+            IdlePassivation: idlePassivation);
         // No default configuration sources (as `yoi serve`): their file watchers would wake on every journal write.
         // $YOI_BENCH_HOCON: extra deploy-time HOCON for every bench node (tuning experiments; it wins, as `--hocon`).
         var host = new HostBuilder()
@@ -88,8 +89,11 @@ public sealed class BenchClient
 
     private readonly string _manifest;
 
+    private readonly ActorSystem _system;
+
     public BenchClient(ActorSystem system, IActorRef region, string worker, string manifest = BenchNode.Manifest)
     {
+        _system = system;
         _region = region;
         _worker = worker;
         _manifest = manifest;
@@ -126,6 +130,10 @@ public sealed class BenchClient
         var end = await WaitAsync(m => m is CompactDoneEvent or CompactFailedEvent or AlertEvent);
         if (end is not CompactDoneEvent) throw new InvalidOperationException("compaction did not complete: " + ((Event)end).Encode());
     }
+
+    /// <summary>Detaches by stopping the client actor (the Worker watches it): unattended, the Worker passivates
+    /// after its idle time.</summary>
+    public void Detach() => _system.Stop(_self);
 
     private void Send(Method m) => _region.Tell(new WorkerEnvelope(_worker, new ClientMethod(m, _self)));
 

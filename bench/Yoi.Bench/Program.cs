@@ -64,6 +64,7 @@ try
         await BusyBench.RunAsync(Path.Combine(root, "busy"), int.Parse(args.SkipWhile(a => a != "--agents").Skip(1).FirstOrDefault() ?? "100"),
             double.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "10"),
             int.Parse(args.SkipWhile(a => a != "--warm-up").Skip(1).FirstOrDefault() ?? "1000"), args.Contains("--allocation-types"));
+    if (only == "scale") await ScaleBench.RunAsync(Path.Combine(root, "scale"), ScaleBench.Options.Parse(args, quick));
     if (only == "journal") await JournalProbe.RunAsync(Path.Combine(root, "journal"), int.Parse(args.SkipWhile(a => a != "--writes").Skip(1).FirstOrDefault() ?? "2000"));
     // JIT warm-up turns before the latency figure (SideBySide.WarmUpAsync; 0 measures a cold node).
     var warmUp = int.Parse(args.SkipWhile(a => a != "--warm-up").Skip(1).FirstOrDefault() ?? (quick ? "1000" : "3000"));
