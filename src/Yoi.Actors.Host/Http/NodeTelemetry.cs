@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -27,6 +28,11 @@ public static class NodeTelemetry
     public static void Add(IHostApplicationBuilder builder, bool prometheus)
     {
         var otlp = OtlpConfigured();
+        // The SDK reads OTEL_* through IConfiguration, and a node without --http is built with DisableDefaults (no
+        // environment source): without this its exporters went to the default endpoint and OTEL_SERVICE_NAME was lost.
+        builder.Configuration.AddInMemoryCollection(Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .Where(e => e.Key is string k && k.StartsWith("OTEL_", StringComparison.Ordinal))
+            .Select(e => new KeyValuePair<string, string?>((string)e.Key, e.Value as string)));
         // Logs carry trace and span ids wherever a span is ambient (console and OTLP alike).
         builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
         if (!otlp && !prometheus) return;

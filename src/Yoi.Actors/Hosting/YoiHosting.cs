@@ -230,6 +230,7 @@ public sealed record JournalConfig(string Provider, string BaseConnectionString,
                     provider = "{{Provider}}"
                     connection-string = "{{cs}}"
                     writer = "{{Writer}}"
+                    synchronous = {{(Sync == SqliteSync.Full ? "full" : "normal")}}
                   }
                 }
               }

@@ -10,27 +10,35 @@ namespace Yoi.Host.Tests.Cluster;
 public sealed class ClusterNodes : IAsyncDisposable
 {
     private readonly List<TempDir> _homes = [];
+    private readonly Func<int, IReadOnlyDictionary<string, string>>? _environment;
 
     public List<YoiServer?> Nodes { get; } = [];
     public List<int> Ports { get; } = [];
     public PostgresDatabase Database { get; }
     public string[] Seeds { get; }
 
-    private ClusterNodes(PostgresDatabase db, int count)
+    /// <summary>Each node's `--http` port (empty unless started with <c>http: true</c>); a restarted node keeps its port.</summary>
+    public List<int> HttpPorts { get; } = [];
+
+    private ClusterNodes(PostgresDatabase db, int count, Func<int, IReadOnlyDictionary<string, string>>? environment, bool http)
     {
         Database = db;
+        _environment = environment;
         for (var i = 0; i < count; i++)
         {
             Ports.Add(FreePort());
+            if (http) HttpPorts.Add(FreePort());
             _homes.Add(new TempDir($"yoi-n{i}"));
             Nodes.Add(null);
         }
         Seeds = Ports.Select(p => $"akka.tcp://yoi@127.0.0.1:{p}").ToArray();
     }
 
-    public static async Task<ClusterNodes> StartAsync(int count)
+    /// <param name="environment">Extra environment of node i (e.g. OTEL_* or YOI_TOKEN).</param>
+    /// <param name="http">Each node also serves `--http 127.0.0.1:PORT` (<see cref="HttpUrl"/>).</param>
+    public static async Task<ClusterNodes> StartAsync(int count, Func<int, IReadOnlyDictionary<string, string>>? environment = null, bool http = false)
     {
-        var cluster = new ClusterNodes(await PostgresDatabase.CreateAsync(), count);
+        var cluster = new ClusterNodes(await PostgresDatabase.CreateAsync(), count, environment, http);
         try
         {
             await Task.WhenAll(Enumerable.Range(0, count).Select(cluster.StartNodeAsync));
@@ -51,8 +59,15 @@ public sealed class ClusterNodes : IAsyncDisposable
             "--hocon", Path.Combine(YoiExecutable.RepoRoot, "hocon", "cluster.hocon"),
         };
         foreach (var s in Seeds) { args.Add("--seed"); args.Add(s); }
-        Nodes[i] = await YoiServer.StartAsync(_homes[i].Path, [.. args]);
+        if (HttpPorts.Count > 0) { args.Add("--http"); args.Add($"127.0.0.1:{HttpPorts[i]}"); }
+        Nodes[i] = await YoiServer.StartAsync(_homes[i].Path, _environment?.Invoke(i), [.. args]);
     }
+
+    /// <summary>Node i's HTTP server (started with <c>http: true</c>).</summary>
+    public string HttpUrl(int i) => $"http://127.0.0.1:{HttpPorts[i]}";
+
+    /// <summary>The cluster address of node i (as `inspect` and `cluster show` name nodes).</summary>
+    public string Address(int i) => Seeds[i];
 
     public YoiServer Node(int i) => Nodes[i] ?? throw new InvalidOperationException($"node {i} is down");
 

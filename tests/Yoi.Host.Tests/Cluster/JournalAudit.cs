@@ -47,6 +47,21 @@ public static class JournalAudit
         (await QueryAsync(db, "SELECT COUNT(*) FROM journal WHERE persistence_id = @p AND convert_from(message, 'UTF8') LIKE @t",
             worker, r => r.GetInt64(0), ("t", "%" + text + "%"))).Single() > 0;
 
+    /// <summary>The writer token (journal writer_uuid) of the newest incarnation registered at <paramref name="host"/>.</summary>
+    public static async Task<string?> WriterAtAsync(PostgresDatabase db, string host) =>
+        (await QueryAsync(db, "SELECT writer FROM yoi_node WHERE address LIKE @a AND writer IS NOT NULL ORDER BY registered_at DESC LIMIT 1",
+            "", r => r.GetString(0), ("a", "%@" + host + ":%"))).SingleOrDefault();
+
+    /// <summary>Rows of the Worker's journal written by <paramref name="writer"/>.</summary>
+    public static async Task<long> RowsByAsync(PostgresDatabase db, string worker, string writer) =>
+        (await QueryAsync(db, "SELECT COUNT(*) FROM journal WHERE persistence_id = @p AND writer_uuid = @w", worker,
+            r => r.GetInt64(0), ("w", writer))).Single();
+
+    /// <summary>Who holds the resolver's lease now by the database's clock (owner = "akka.tcp://…@host:port#uid"), or
+    /// null when nobody does.</summary>
+    public static async Task<string?> LeaseHolderAsync(PostgresDatabase db) =>
+        (await QueryAsync(db, "SELECT owner FROM yoi_lease WHERE expires_at > now()", "", r => r.GetString(0))).SingleOrDefault();
+
     public static async Task AssertSingleWriterAsync(PostgresDatabase db, string worker)
     {
         await AssertContiguousAsync(db, worker);

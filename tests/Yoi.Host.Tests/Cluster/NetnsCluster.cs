@@ -59,11 +59,15 @@ public sealed class NetnsCluster : IAsyncDisposable
     private string Bridge => $"10.231.{_octet}.1";
     public string Namespace(int i) => $"yoi-{_id}-n{i + 1}";
 
-    public static async Task<NetnsCluster> StartAsync(int count)
+    /// <summary>Extra environment for node i's processes (every incarnation), e.g. libfaketime's.</summary>
+    public Dictionary<int, Dictionary<string, string>> Environments { get; } = [];
+
+    public static async Task<NetnsCluster> StartAsync(int count, Action<NetnsCluster>? configure = null)
     {
         var cluster = new NetnsCluster(await PostgresDatabase.CreateAsync(), count);
         try
         {
+            configure?.Invoke(cluster);
             cluster.Sh("up", cluster._id, count.ToString(), cluster._octet.ToString());
             cluster._up = true;
             cluster.StartRelay();
@@ -122,10 +126,19 @@ public sealed class NetnsCluster : IAsyncDisposable
             "--hocon", Path.Combine(YoiExecutable.RepoRoot, "hocon", "cluster.hocon"),
         };
         foreach (var s in Seeds) { args.Add("--seed"); args.Add(s); }
-        var server = await YoiServer.StartAsync(_homes[i].Path, null, ["ip", "netns", "exec", Namespace(i)], [.. args]);
+        var server = await YoiServer.StartAsync(_homes[i].Path, Environments.GetValueOrDefault(i), ["ip", "netns", "exec", Namespace(i)], [.. args]);
         Nodes[i] = server;
         lock (_started) _started.Add((i, server));
         Note($"node {i} started ({Address(i)})");
+    }
+
+    /// <summary>Starts node i again after it exited (downed: exit code 3) or was killed; its address and port are
+    /// reused, which the cluster accepts once the old incarnation was removed.</summary>
+    public async Task RestartAsync(int i)
+    {
+        if (Nodes[i] is { HasExited: false }) throw new InvalidOperationException($"node {i} is still running");
+        Nodes[i] = null;
+        await StartNodeAsync(i);
     }
 
     public YoiServer Node(int i) => Nodes[i] ?? throw new InvalidOperationException($"node {i} is down");
@@ -209,6 +222,36 @@ public sealed class NetnsCluster : IAsyncDisposable
                 }
             }
             await Task.Delay(250);
+        }
+    }
+
+    /// <summary>One run through node <paramref name="i"/>, no retry: true when it was acknowledged (run_end
+    /// finished). Any other outcome (node down, gate closed, error, no answer in time) is false and noted once.</summary>
+    public async Task<bool> TryRunAsync(int i, string worker, string text, TimeSpan timeout)
+    {
+        if (Nodes[i] is not { HasExited: false } node) return false;
+        WireClient client;
+        try { client = await WireClient.ConnectAsync(node.SocketPath, TimeSpan.FromSeconds(3)); }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or TimeoutException or IOException)
+        {
+            NoteOnce($"run via node {i}: {e.GetType().Name}");
+            return false;
+        }
+        await using (client)
+        {
+            try
+            {
+                await client.AttachAsync(worker, null, timeout);
+                await client.SendAsync(new RunMethod([new TextSegment(text)]));
+                var end = await client.ReadUntilAsync(e => e is RunEndEvent or ErrorEvent, timeout);
+                if (end is RunEndEvent { Result: RunResult.Finished }) return true;
+                NoteOnce($"run on {worker} via node {i}: {end}");
+            }
+            catch (Exception e) when (e is TimeoutException or IOException or InvalidOperationException or OperationCanceledException)
+            {
+                NoteOnce($"run on {worker} via node {i}: {e.GetType().Name}: {e.Message}");
+            }
+            return false;
         }
     }
 

@@ -145,3 +145,61 @@ public static class Otlp
             return (attributes, spans);
         }).ToList();
 }
+
+/// <summary>One exported span as the receiver got it: ids in lowercase hex (the parent's is "" for a root span),
+/// string / int / bool / double / string-array attribute values.</summary>
+public sealed record OtlpSpan(string Service, string TraceId, string SpanId, string ParentSpanId, string Name, int Kind,
+    IReadOnlyDictionary<string, object> Attributes)
+{
+    public object? this[string attribute] => Attributes.GetValueOrDefault(attribute);
+}
+
+public static class OtlpSpans
+{
+    private static IEnumerable<byte[]> Sub(byte[] message, int field) =>
+        Otlp.Fields(message).Where(f => f.Field == field && f.Bytes is not null).Select(f => f.Bytes!);
+
+    private static string Str(byte[] message, int field) => Sub(message, field).Select(b => Encoding.UTF8.GetString(b)).FirstOrDefault() ?? "";
+
+    /// <summary>AnyValue: string_value 1, bool_value 2, int_value 3, double_value 4, array_value 5 (ArrayValue.values 1).</summary>
+    private static object Value(byte[] any)
+    {
+        foreach (var (field, _, varint, bytes) in Otlp.Fields(any))
+            switch (field)
+            {
+                case 1: return Encoding.UTF8.GetString(bytes!);
+                case 2: return varint != 0;
+                case 3: return varint;
+                case 4: return BitConverter.Int64BitsToDouble(varint);
+                case 5: return Sub(bytes!, 1).Select(v => Value(v).ToString()!).ToArray();
+            }
+        return "";
+    }
+
+    private static Dictionary<string, object> Attributes(byte[] message, int field)
+    {
+        var attributes = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var kv in Sub(message, field))
+            attributes[Str(kv, 1)] = Sub(kv, 2).Select(Value).FirstOrDefault() ?? "";
+        return attributes;
+    }
+
+    /// <summary>Every span of an ExportTraceServiceRequest (ResourceSpans 1 → Resource 1 / ScopeSpans 2 → Span 2; Span:
+    /// trace_id 1, span_id 2, parent_span_id 4, name 5, kind 6, attributes 9).</summary>
+    public static IEnumerable<OtlpSpan> Parse(byte[] request) =>
+        Sub(request, 1).SelectMany(resourceSpans =>
+        {
+            var resource = Sub(resourceSpans, 1).Select(r => Attributes(r, 1)).FirstOrDefault() ?? [];
+            var service = resource.GetValueOrDefault("service.name") as string ?? "";
+            return Sub(resourceSpans, 2).SelectMany(scopeSpans => Sub(scopeSpans, 2)).Select(span =>
+            {
+                var fields = Otlp.Fields(span).ToList();
+                string Hex(int f) => fields.Where(x => x.Field == f && x.Bytes is not null).Select(x => Convert.ToHexStringLower(x.Bytes!)).FirstOrDefault() ?? "";
+                var kind = (int)fields.Where(x => x.Field == 6).Select(x => x.Varint).FirstOrDefault();
+                return new OtlpSpan(service, Hex(1), Hex(2), Hex(4), Str(span, 5), kind, Attributes(span, 9));
+            });
+        });
+
+    /// <summary>Every span the receiver has got so far.</summary>
+    public static List<OtlpSpan> Spans(this OtlpReceiver receiver) => receiver.Bodies("/v1/traces").SelectMany(Parse).ToList();
+}

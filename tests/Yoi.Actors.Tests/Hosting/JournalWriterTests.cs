@@ -1,0 +1,127 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using Yoi.Actors.Hosting;
+
+namespace Yoi.Actors.Tests.Hosting;
+
+/// <summary>The journal's batched append path (<see cref="JournalWriter"/>) against a real database: the writes of many
+/// Workers share transactions, yet the fencing trigger still refuses a superseded Worker's rows, and only its write fails.
+/// PostgreSQL cases run with $YOI_TEST_PG (bash .ci/postgres.sh).</summary>
+public sealed class JournalWriterTests
+{
+    private const int Workers = 40;
+
+    [Fact]
+    public async Task Sqlite_many_workers_land_in_order_and_a_superseded_worker_alone_is_refused()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "yoi-jw-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var fence = new WriterFence(false, $"Data Source={Path.Combine(dir, "j.db")};Pooling=True", "me");
+            await using (var c = await fence.OpenAsync(default))
+                await WriterFence.ExecAsync(c, """
+                    CREATE TABLE journal (ordering INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, created INTEGER NOT NULL,
+                      deleted Bit NOT NULL, persistence_id NVarChar(255) NOT NULL, sequence_number INTEGER NOT NULL,
+                      message VarBinary NOT NULL, manifest NVarChar(500) NULL, identifier INTEGER NULL, writer_uuid NVarChar(128) NULL);
+                    CREATE UNIQUE INDEX journal_uq ON journal (persistence_id, sequence_number);
+                    """, default);
+            await RunScenarioAsync(fence);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task Postgres_many_workers_land_in_order_and_a_superseded_worker_alone_is_refused()
+    {
+        var server = Environment.GetEnvironmentVariable("YOI_TEST_PG");
+        Assert.SkipWhen(string.IsNullOrEmpty(server), "YOI_TEST_PG is not set (bash .ci/postgres.sh starts PostgreSQL and prints the URL)");
+        var admin = PostgresUrl.ToConnectionString(server!);
+        var name = "yoi_jw_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var c = new NpgsqlConnection(admin))
+        {
+            await c.OpenAsync();
+            await WriterFence.ExecAsync(c, $"CREATE DATABASE {name}", default);
+        }
+        try
+        {
+            var db = new NpgsqlConnectionStringBuilder(admin) { Database = name, Options = "-c yoi.writer=me" }.ConnectionString;
+            var fence = new WriterFence(true, db, "me");
+            await using (var c = await fence.OpenAsync(default))
+                await WriterFence.ExecAsync(c, """
+                    CREATE TABLE journal (ordering BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, created BIGINT NOT NULL,
+                      deleted BOOLEAN NOT NULL, persistence_id TEXT NOT NULL, sequence_number BIGINT NOT NULL, message BYTEA NOT NULL,
+                      manifest TEXT, identifier INTEGER, writer_uuid TEXT, CONSTRAINT journal_uq UNIQUE (persistence_id, sequence_number));
+                    """, default);
+            await RunScenarioAsync(fence);
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await using var c = new NpgsqlConnection(admin);
+            await c.OpenAsync();
+            await WriterFence.ExecAsync(c, $"DROP DATABASE IF EXISTS {name} WITH (FORCE)", default);
+        }
+    }
+
+    private static async Task RunScenarioAsync(WriterFence fence)
+    {
+        for (var w = 0; w < Workers; w++) Assert.True(await fence.ClaimAsync(Pid(w), default));
+        // Another node took Worker 7 over (what a survivor's recovery does).
+        await using (var c = await fence.OpenAsync(default))
+            await WriterFence.ExecAsync(c, "UPDATE yoi_writer SET writer = 'other' WHERE persistence_id = @p", default, null, ("p", Pid(7)));
+
+        using var writer = new JournalWriter(fence, SqliteSync.Normal);
+        // Three appends per Worker, all queued before any completes: they share transactions.
+        var writes = new List<(int Worker, Task Task)>();
+        for (var round = 0; round < 3; round++)
+            for (var w = 0; w < Workers; w++)
+                writes.Add((w, writer.WriteAsync([Row(w, round * 2 + 1), Row(w, round * 2 + 2)])));
+        await Task.WhenAll(writes.Select(x => x.Task.ContinueWith(_ => { })));
+
+        foreach (var (w, task) in writes)
+        {
+            if (w == 7) Assert.True(WriterFence.IsRefusal(task.Exception), $"worker 7's append: {task.Status} {task.Exception}");
+            else Assert.True(task.IsCompletedSuccessfully, $"worker {w}'s append: {task.Exception}");
+        }
+
+        await using var read = await fence.OpenAsync(default);
+        for (var w = 0; w < Workers; w++)
+        {
+            var rows = await ReadAsync(read, Pid(w));
+            if (w == 7) Assert.Empty(rows);
+            else
+            {
+                Assert.Equal(Enumerable.Range(1, 6).Select(i => (long)i), rows.Select(r => r.Seq));
+                Assert.Equal(rows.Select(r => r.Ordering).Order(), rows.Select(r => r.Ordering)); // ordering follows sequence
+                Assert.All(rows, r => Assert.Equal($"{Pid(w)}:{r.Seq}", r.Message));
+                Assert.All(rows, r => Assert.Equal("me", r.Writer));
+            }
+        }
+    }
+
+    private static string Pid(int worker) => $"worker|jw-{worker}";
+
+    private static JournalRowData Row(int worker, long seq) =>
+        new(Pid(worker), seq, DateTime.UtcNow.Ticks, System.Text.Encoding.UTF8.GetBytes($"{Pid(worker)}:{seq}"), "m", 4102);
+
+    private static async Task<List<(long Seq, long Ordering, string Message, string Writer)>> ReadAsync(DbConnection c, string pid)
+    {
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT sequence_number, ordering, message, writer_uuid FROM journal WHERE persistence_id = @p ORDER BY sequence_number";
+        var p = cmd.CreateParameter();
+        p.ParameterName = "@p";
+        p.Value = pid;
+        cmd.Parameters.Add(p);
+        var rows = new List<(long, long, string, string)>();
+        await using var r = await cmd.ExecuteReaderAsync();
+        while (await r.ReadAsync())
+            rows.Add((r.GetInt64(0), r.GetInt64(1), System.Text.Encoding.UTF8.GetString((byte[])r.GetValue(2)), r.GetString(3)));
+        return rows;
+    }
+}
