@@ -57,8 +57,13 @@ public sealed class HostInspector(ActorSystem system, IActorRef region)
         var cluster = Cluster.Get(system);
         var state = cluster.State;
         var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
+        // The node lists itself also before its own join completes (the endpoint opens while the node is still
+        // joining its seeds, or self-joining), with the status its cluster extension gives it.
+        var self = state.Members.Concat(state.Unreachable).Any(m => Equals(m.Address, cluster.SelfAddress))
+            ? [] : new[] { cluster.SelfMember };
         var members = state.Members
             .Concat(state.Unreachable.Where(u => !state.Members.Contains(u)))
+            .Concat(self)
             .OrderBy(m => m.Address.ToString(), StringComparer.Ordinal)
             .Select(m => new ClusterMemberInfo(
                 m.Address.ToString(),
