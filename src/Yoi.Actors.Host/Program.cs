@@ -240,13 +240,20 @@ var shards = Client("shards", "Shard regions, shards and entity counts per node"
 shards.SetAction((parse, ct) => InspectionCommands.ShardsAsync(Target(parse), parse.GetValue(jsonOption), ct));
 
 // ---- health ----
-var healthTarget = new Option<string?>("--http") { Description = "The node's HTTP server HOST:PORT (default: $YOI_HTTP, else 127.0.0.1:8080)" };
-var healthCa = new Option<string?>("--tls-ca") { Description = "CA (PEM) that signed the node's certificate: use https" };
-var health = new Command("health", "Ask a node whether it is ready (/readyz). Exit 0 ready, 1 not ready (the failing checks are named)");
-health.Options.Add(healthTarget);
-health.Options.Add(healthCa);
-health.SetAction((parse, ct) => HealthCommand.ExecuteAsync(
-    parse.GetValue(healthTarget) ?? Environment.GetEnvironmentVariable("YOI_HTTP") ?? "127.0.0.1:8080", parse.GetValue(healthCa), ct));
+// The node of --home (default) or --connect, by the `health` host method; or --http HOST:PORT's /readyz (--tls-ca: https).
+var healthHttp = new Option<string?>("--http") { Description = "Ask the node's HTTP server HOST:PORT (/readyz) instead; --tls-ca FILE: over https, checked against that CA" };
+var health = Client("health", "Is the node ready (member Up, worker region, journal, snapshot store)? Exit 0 ready, 1 not ready (the failing checks are named) or unreachable",
+    healthHttp);
+health.SetAction((parse, ct) =>
+{
+    if (parse.GetValue(healthHttp) is not { } http) return HealthCommand.NodeAsync(Target(parse), ct);
+    if (parse.GetValue(connectOption) is not null)
+    {
+        Output.Error("--http and --connect are two ways to reach a node: pass one");
+        return Task.FromResult(2);
+    }
+    return HealthCommand.HttpAsync(http, parse.GetValue(tlsCaOption), ct);
+});
 
 var root = new RootCommand("yoi — sharded, durable LLM Workers on Akka.NET");
 foreach (var c in new[] { serve, run, attach, tail, workers, inspect, restore, stop, cluster, shards, health }) root.Subcommands.Add(c);

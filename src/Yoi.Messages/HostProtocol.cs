@@ -32,6 +32,9 @@ public sealed record InspectMethod(string Worker) : Method, IHostMethod;
 /// <summary>`restore {worker}` → <see cref="RestoreResultEvent"/> (brings a passive Worker back, never creates one).</summary>
 public sealed record RestoreMethod(string Worker) : Method, IHostMethod;
 
+/// <summary>`health` → <see cref="HealthEvent"/>: the connected node's readiness (the checks `/readyz` runs).</summary>
+public sealed record HealthMethod : Method, IHostMethod;
+
 // --- replies ---
 
 public sealed record ClusterMemberInfo(
@@ -83,3 +86,12 @@ public sealed record PreviousSegmentInfo(Guid SegmentId, int Entries, long Rotat
 
 /// <summary>`action`: `restored` (it was passive and is live now) or `already_live`.</summary>
 public sealed record RestoreResultEvent(string Worker, string Action, string Status, string Node) : Event;
+
+/// <summary>One readiness check: `status` is `healthy` | `unhealthy`.</summary>
+public sealed record HealthCheckInfo(
+    string Name, string Status,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Description = null);
+
+/// <summary>`ready`: every check is healthy. The checks are those of `/readyz` (member Up, worker region registered,
+/// journal and snapshot store answer), by name.</summary>
+public sealed record HealthEvent(bool Ready, IReadOnlyList<HealthCheckInfo> Checks) : Event;

@@ -119,6 +119,24 @@ public sealed class TlsTests(TlsFixture f) : IClassFixture<TlsFixture>
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task Yoi_health_connects_over_tls_and_refuses_a_node_certificate_from_another_ca()
+    {
+        string[] args = ["health", "--connect", f.Tls.TcpEndPoint!];
+        // The fixture's node may still be joining when this runs first: ask until it is ready (or the deadline).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        CliResult ready;
+        while ((ready = await YoiCli.RunAsync(CliTimeout, f.Dir.Path, f.Env, [.. args, "--tls-ca", f.CaPath])).ExitCode != 0
+               && ready.Stdout.Contains("akka.cluster.join") && DateTime.UtcNow < deadline)
+            await Task.Delay(500);
+        Assert.True(ready.ExitCode == 0, ready.ToString());
+        Assert.Contains("healthy   journal", ready.Stdout);
+
+        var refused = await YoiCli.RunAsync(CliTimeout, f.Dir.Path, f.Env, [.. args, "--tls-ca", f.OtherCaPath]);
+        Assert.True(refused.ExitCode == 1, refused.ToString());
+        Assert.Contains($"not ready: cannot reach tls {f.Tls.TcpEndPoint}: tls handshake", refused.Stderr);
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task The_cli_refuses_a_node_certificate_from_another_ca()
     {
         var result = await ClusterShowAsync(f.Tls, "--tls-ca", f.OtherCaPath);

@@ -16,6 +16,7 @@ public class HostProtocolTests
         """{"method":"workers"}""",
         """{"method":"inspect","params":{"worker":"alice"}}""",
         """{"method":"restore","params":{"worker":"alice"}}""",
+        """{"method":"health"}""",
     };
 
     public static TheoryData<string> HostEvents => new()
@@ -28,6 +29,8 @@ public class HostProtocolTests
         """{"event":"worker_inspection","data":{"name":"alice","status":"paused","node":"akka.tcp://yoi@127.0.0.1:4053","session_id":"0192f0e8-4d84-7d6e-a000-000000000001","segment_id":"0192f0e8-4d84-7d6e-a000-00000000000a","entries":9,"turn_count":2,"notify_pending":1,"clients":0,"children":[],"loans":[],"manifest":{"name":"alice","model":{"scheme":"scripted","api_key_env":"OPENAI_API_KEY"}},"previous_segments":[]}}""",
         """{"event":"worker_inspection","data":{"name":"bob","status":"idle","node":"akka.tcp://yoi@127.0.0.1:4053","session_id":"0192f0e8-4d84-7d6e-a000-000000000001","segment_id":"0192f0e8-4d84-7d6e-a000-00000000000c","entries":5,"turn_count":7,"notify_pending":0,"clients":1,"children":["bob/c"],"loans":[],"manifest":{"name":"bob"},"previous_segments":[{"segment_id":"0192f0e8-4d84-7d6e-a000-00000000000a","entries":30,"rotated_at":1764000000000},{"segment_id":"0192f0e8-4d84-7d6e-a000-00000000000b","entries":12,"rotated_at":1764000100000}]}}""",
         """{"event":"restore_result","data":{"worker":"alice","action":"restored","status":"idle","node":"akka.tcp://yoi@127.0.0.1:4053"}}""",
+        """{"event":"health","data":{"ready":true,"checks":[{"name":"akka.cluster.join","status":"healthy","description":"joined"},{"name":"journal","status":"healthy","description":"journal answered"}]}}""",
+        """{"event":"health","data":{"ready":false,"checks":[{"name":"journal","status":"unhealthy","description":"journal unreachable: Timeout after 5.00 seconds"},{"name":"worker-region","status":"healthy"}]}}""",
     };
 
     [Theory]
@@ -52,6 +55,10 @@ public class HostProtocolTests
         Assert.Equal(new InspectMethod("alice"), Method.Decode("""{"method":"inspect","params":{"worker":"alice"}}"""));
         Assert.Equal(new ClusterLeaveMethod("akka.tcp://yoi@h:1"), Method.Decode("""{"method":"cluster_leave","params":{"address":"akka.tcp://yoi@h:1"}}"""));
         Assert.IsType<WorkersMethod>(Method.Decode("""{"method":"workers","params":{}}"""));
+        Assert.IsAssignableFrom<IHostMethod>(Assert.IsType<HealthMethod>(Method.Decode("""{"method":"health"}""")));
+        var health = Assert.IsType<HealthEvent>(Event.Decode("""{"event":"health","data":{"ready":false,"checks":[{"name":"journal","status":"unhealthy","description":"down"}]}}"""));
+        Assert.False(health.Ready);
+        Assert.Equal(new HealthCheckInfo("journal", "unhealthy", "down"), Assert.Single(health.Checks));
         Assert.IsNotAssignableFrom<IHostMethod>(Method.Decode("""{"method":"list_workers"}"""));
         Assert.IsNotAssignableFrom<IHostMethod>(Method.Decode("""{"method":"attach","params":{"worker":"a"}}"""));
     }

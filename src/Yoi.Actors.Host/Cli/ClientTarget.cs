@@ -44,6 +44,12 @@ public sealed record ClientTarget(string Home, string? Connect)
     public async Task<T> QueryAsync<T>(Method method, CancellationToken ct) where T : Event
     {
         await using var client = await ConnectAsync(ct);
+        return await QueryAsync<T>(client, method, ct);
+    }
+
+    /// <summary>The same on a connection already open.</summary>
+    public static async Task<T> QueryAsync<T>(LineClient client, Method method, CancellationToken ct) where T : Event
+    {
         await client.SendAsync(method, ct);
         while (true)
         {

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
 using Akka.Actor;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Yoi.Messages;
 
@@ -146,7 +147,7 @@ public sealed class ClientConnection
 
     /// <summary>Reads lines until EOF / error / close. Never throws; always stops the actor and releases the
     /// connection's slot and buffers at the end.</summary>
-    public async Task RunAsync(ActorSystem system, IActorRef region, string? token, string defaultManifestDir)
+    public async Task RunAsync(ActorSystem system, IActorRef region, HealthCheckService? health, string? token, string defaultManifestDir)
     {
         IActorRef? actor = null;
         var lines = new LineReader(_stream);
@@ -233,7 +234,7 @@ public sealed class ClientConnection
                         continue;
                     case IHostMethod:
                         // Host-level methods (inspection) need no attach: the node answers with one event.
-                        inspector ??= new HostInspector(system, region);
+                        inspector ??= new HostInspector(system, region, health);
                         Send(Wire.Encode(await inspector.HandleAsync(method, _closed.Token)));
                         continue;
                     default:

@@ -6,6 +6,7 @@ using System.Text;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Yoi.Actors.Hosting;
@@ -52,6 +53,7 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
     private long _lastRefusalLog;
     private ActorSystem? _system;
     private IActorRef? _region;
+    private HealthCheckService? _health;
     private Socket? _unix;
     private Socket? _tcp;
     private long _nextId;
@@ -76,6 +78,7 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
         var region = await _services.GetRequiredService<IRequiredActor<WorkerRegion>>().GetAsync(cancellationToken);
         if (_options.Limits.Validate() is { } invalid) throw new InvalidOperationException(invalid);
         (_system, _region) = (system, region);
+        _health = _services.GetService<HealthCheckService>();
         _tls = _options.Tls?.LoadServer();
 
         _unix = BindUnix(_options.SocketPath);
@@ -228,7 +231,7 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
         var helloDeadline = requireHello ? new CancellationTokenSource(_options.Limits.HelloTimeout) : null;
         var id = "ws" + Interlocked.Increment(ref _nextId);
         var connection = new ClientConnection(null, new WebSocketLineStream(socket), id, requireHello, _options.Limits, admission, helloDeadline, _log, "ws");
-        var run = connection.RunAsync(_system!, _region!, _options.Token, _options.ManifestDir);
+        var run = connection.RunAsync(_system!, _region!, _health, _options.Token, _options.ManifestDir);
         _connections[id] = (connection, run);
         Track(id, run);
         if (_stopping.IsCancellationRequested) connection.Abort();
@@ -264,7 +267,7 @@ public sealed class ClientEndpoint : IHostedService, IAsyncDisposable
         }
 
         var connection = new ClientConnection(client, stream, id, requireHello, _options.Limits, admission, helloDeadline, _log);
-        var run = connection.RunAsync(system, region, _options.Token, _options.ManifestDir);
+        var run = connection.RunAsync(system, region, _health, _options.Token, _options.ManifestDir);
         _connections[id] = (connection, run);
         if (_stopping.IsCancellationRequested) connection.Abort();
         await run;

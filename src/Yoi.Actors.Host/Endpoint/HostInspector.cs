@@ -6,6 +6,8 @@ using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Yoi.Actors.Host.Http;
 using Yoi.Actors.Hosting;
 using Yoi.Actors.Worker;
 using Yoi.Messages;
@@ -14,8 +16,9 @@ namespace Yoi.Actors.Host.Endpoint;
 
 /// <summary>Answers the host-level methods (the CLI's inspection commands) on the node a client is connected to,
 /// with Akka's own cluster and sharding query APIs (notes §2b). Every ask has a timeout (notes §2c.9), and
-/// unreachable members are reported rather than waited for (§2c: GetClusterShardingStats waits on them).</summary>
-public sealed class HostInspector(ActorSystem system, IActorRef region)
+/// unreachable members are reported rather than waited for (§2c: GetClusterShardingStats waits on them).
+/// <paramref name="health"/>: the host's health checks (`health` runs the readiness ones, as `/readyz` does).</summary>
+public sealed class HostInspector(ActorSystem system, IActorRef region, HealthCheckService? health)
 {
     public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
 
@@ -32,6 +35,9 @@ public sealed class HostInspector(ActorSystem system, IActorRef region)
                 WorkersMethod => await WorkersAsync(ct),
                 InspectMethod i => await InspectAsync(i.Worker, ct),
                 RestoreMethod r => await RestoreAsync(r.Worker, ct),
+                HealthMethod => health is null
+                    ? new ErrorEvent(ErrorCode.Internal, "this node has no health checks registered")
+                    : await YoiHealthChecks.RunAsync(health, YoiHealthChecks.Ready, ct),
                 _ => new ErrorEvent(ErrorCode.InvalidRequest, $"invalid method: `{method.GetType().Name}` is not a host method"),
             };
         }

@@ -4,6 +4,7 @@ using Akka.Hosting;
 using Akka.Persistence;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Yoi.Actors.Hosting;
+using Yoi.Messages;
 
 namespace Yoi.Actors.Host.Http;
 
@@ -26,6 +27,18 @@ public static class YoiHealthChecks
         // checks of Akka.Persistence.Sql.Hosting do not work with our HOCON-configured plugins.
         .WithHealthCheck("journal", JournalAsync, tags: [Ready], timeout: StoreTimeout)
         .WithHealthCheck("snapshot-store", SnapshotStoreAsync, tags: [Ready], timeout: StoreTimeout);
+
+    /// <summary>Runs the checks tagged <paramref name="tag"/> through the host's <see cref="HealthCheckService"/>: the one
+    /// path behind `/healthz`, `/readyz` and the `health` host method, so they never disagree.</summary>
+    public static async Task<HealthEvent> RunAsync(HealthCheckService health, string tag, CancellationToken ct)
+    {
+        var report = await health.CheckHealthAsync(r => r.Tags.Contains(tag), ct);
+        return new HealthEvent(
+            report.Status == HealthStatus.Healthy,
+            report.Entries.OrderBy(e => e.Key, StringComparer.Ordinal)
+                .Select(e => new HealthCheckInfo(e.Key, e.Value.Status == HealthStatus.Healthy ? "healthy" : "unhealthy", e.Value.Description))
+                .ToList());
+    }
 
     private const string ProbeId = "yoi-health-probe";
 

@@ -94,14 +94,12 @@ public static class HttpServer
     /// <summary>200 when every check with <paramref name="tag"/> is healthy, else 503; the body names each check.</summary>
     private static async Task Probe(HttpContext context, HealthCheckService health, string tag)
     {
-        var report = await health.CheckHealthAsync(r => r.Tags.Contains(tag), context.RequestAborted);
-        context.Response.StatusCode = report.Status == HealthStatus.Healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        var report = await YoiHealthChecks.RunAsync(health, tag, context.RequestAborted);
+        context.Response.StatusCode = report.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         context.Response.Headers.CacheControl = "no-store";
         await context.Response.WriteAsJsonAsync(new HealthReply(
-            report.Status == HealthStatus.Healthy ? "ready" : "unready",
-            report.Entries.OrderBy(e => e.Key, StringComparer.Ordinal)
-                .Select(e => new HealthCheckReply(e.Key, e.Value.Status == HealthStatus.Healthy ? "healthy" : "unhealthy", e.Value.Description))
-                .ToList()), Json);
+            report.Ready ? "ready" : "unready",
+            report.Checks.Select(c => new HealthCheckReply(c.Name, c.Status, c.Description)).ToList()), Json);
     }
 
     internal static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };

@@ -57,7 +57,8 @@ public sealed class EventConverter : JsonConverter<Event>
         .Add<ShardsEvent>("shards")
         .Add<WorkersEvent>("workers")
         .Add<WorkerInspectionEvent>("worker_inspection")
-        .Add<RestoreResultEvent>("restore_result");
+        .Add<RestoreResultEvent>("restore_result")
+        .Add<HealthEvent>("health");
 
     public override Event Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
         Table.Read(ref reader, options);

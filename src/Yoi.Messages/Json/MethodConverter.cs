@@ -33,7 +33,8 @@ public sealed class MethodConverter : JsonConverter<Method>
         .Unit<ShardsMethod>("shards")
         .Unit<WorkersMethod>("workers")
         .Add<InspectMethod>("inspect")
-        .Add<RestoreMethod>("restore");
+        .Add<RestoreMethod>("restore")
+        .Unit<HealthMethod>("health");
 
     public override Method Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
         Table.Read(ref reader, options, ReadSpecial, Rejected);

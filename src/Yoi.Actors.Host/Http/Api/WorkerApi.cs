@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Yoi.Actors.Host.Endpoint;
 using Yoi.Actors.Hosting;
 using Yoi.Messages;
@@ -61,7 +62,7 @@ public static class WorkerApi
 
     private static async Task<IResult> Host(HttpContext c, Method method)
     {
-        var inspector = new HostInspector(ActorSystemOf(c), await RegionAsync(c));
+        var inspector = new HostInspector(ActorSystemOf(c), await RegionAsync(c), c.RequestServices.GetService<HealthCheckService>());
         var reply = await inspector.HandleAsync(method, c.RequestAborted);
         return reply is ErrorEvent error ? Problems.From(error) : Ok(reply);
     }
@@ -73,7 +74,7 @@ public static class WorkerApi
         string toml;
         using (var reader = new StreamReader(c.Request.Body)) toml = await reader.ReadToEndAsync(c.RequestAborted);
         if (string.IsNullOrWhiteSpace(toml)) return Problems.BadRequest("the body must be the Worker's manifest (TOML)");
-        var inspector = new HostInspector(ActorSystemOf(c), await RegionAsync(c));
+        var inspector = new HostInspector(ActorSystemOf(c), await RegionAsync(c), c.RequestServices.GetService<HealthCheckService>());
         // Existence from the journal (its first record), not an inspection: that would start an entity that then passivates.
         if ((await new JournalReader(ActorSystemOf(c)).ReadAsync(name, 0, 1, c.RequestAborted)).Count > 0)
             return Problems.Of(StatusCodes.Status409Conflict, "invalid_request", $"worker `{name}` already exists");
