@@ -43,7 +43,7 @@ public sealed class TokenServerFixture : IAsyncLifetime
 public sealed class HealthCliTests(TokenServerFixture fixture) : IClassFixture<TokenServerFixture>
 {
     private static readonly TimeSpan CliTimeout = TimeSpan.FromSeconds(30);
-    private static readonly string[] ReadinessChecks = ["akka.cluster.join", "journal", "snapshot-store", "worker-region"];
+    private static readonly string[] ReadinessChecks = ["akka.cluster.join", "journal", "membership", "snapshot-store", "worker-region"];
 
     private static int FreePort()
     {

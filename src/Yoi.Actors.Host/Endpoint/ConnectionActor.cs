@@ -40,9 +40,9 @@ public sealed partial class ConnectionActor : ReceiveActor
         Receive<Attach>(a => WhenGateOpen(() =>
         {
             if (_workerName is not null || _pendingName is not null) return; // the reader prevents this
-            _pendingName = a.WorkerName;
-            _region.Tell(new WorkerEnvelope(a.WorkerName, new AttachClient(Self, a.ManifestToml, a.ManifestDir)), Self);
+            SendAttach(a);
         }));
+        Receive<AttachCheck>(_ => OnAttachCheck());
 
         Receive<Inbound>(m => WhenGateOpen(() =>
         {
@@ -53,17 +53,18 @@ public sealed partial class ConnectionActor : ReceiveActor
         Receive<AttachRejected>(r =>
         {
             if (_pendingName is null) return;
-            _pendingName = null;
+            AttachDone();
             _connection.Send(Wire.Encode(r.Error));
             _connection.CompleteAttach(false); // the connection stays open: the client may try another attach
         });
 
         Receive<SnapshotEvent>(s =>
         {
+            if (DropUnwantedSnapshot()) return;
             if (_workerName is null && _pendingName is not null)
             {
                 _workerName = _pendingName;
-                _pendingName = null;
+                AttachDone();
                 _worker = Sender;
                 if (!Sender.IsNobody()) Context.Watch(Sender);
             }
@@ -123,6 +124,7 @@ public sealed partial class ConnectionActor : ReceiveActor
         _worker = null;
         _workerName = null;
         _pendingName = null;
+        _pendingAttach = null;
     }
 
     protected override void PostStop()

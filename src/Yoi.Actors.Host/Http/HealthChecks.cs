@@ -9,8 +9,8 @@ using Yoi.Messages;
 namespace Yoi.Actors.Host.Http;
 
 /// <summary>The node's health checks, registered on the Akka.Hosting builder (they land in the host's
-/// <see cref="HealthCheckService"/>). <c>live</c>: the actor system runs. <c>ready</c>: this member is Up, the `worker`
-/// region is registered, and the journal and the snapshot store answer a read.</summary>
+/// <see cref="HealthCheckService"/>). <c>live</c>: the actor system runs. <c>ready</c>: this member is Up and serving (its
+/// membership gate open), the `worker` region is registered, and the journal and the snapshot store answer a read.</summary>
 public static class YoiHealthChecks
 {
     public const string Live = "live";
@@ -20,6 +20,9 @@ public static class YoiHealthChecks
     public static AkkaConfigurationBuilder AddYoiHealthChecks(this AkkaConfigurationBuilder b) => b
         .WithActorSystemLivenessCheck(tags: [Live, Ready])
         .WithAkkaClusterReadinessCheck(tags: [Ready])
+        // The membership gate's verdict: a node on the minority side of a partition, just thawed from a freeze, or
+        // downed serves no client, so it is not ready either (a load balancer then routes its clients elsewhere).
+        .WithHealthCheck("membership", (system, _, _) => Task.FromResult(Membership(MembershipGate.Get(system))), tags: [Ready])
         .WithHealthCheck("worker-region", (_, registry, _) => Task.FromResult(registry.TryGet<WorkerRegion>(out _)
             ? HealthCheckResult.Healthy("the worker shard region is registered")
             : HealthCheckResult.Unhealthy("the worker shard region is not registered yet")), tags: [Ready])
@@ -39,6 +42,10 @@ public static class YoiHealthChecks
                 .Select(e => new HealthCheckInfo(e.Key, e.Value.Status == HealthStatus.Healthy ? "healthy" : "unhealthy", e.Value.Description))
                 .ToList());
     }
+
+    private static HealthCheckResult Membership(MembershipGate gate) => gate.MembershipConfirmed
+        ? HealthCheckResult.Healthy("serving clients: membership confirmed")
+        : HealthCheckResult.Unhealthy("serving no client: " + gate.Reason);
 
     private const string ProbeId = "yoi-health-probe";
 

@@ -23,7 +23,7 @@ namespace Yoi.Actors.Hosting;
 public sealed class MembershipGate : IExtension
 {
     /// <summary>A pause longer than this (the gate's ticks are 250 ms apart) is treated as a freeze. Shorter than the
-    /// failure detector's acceptable pause (3 s in hocon/cluster.hocon): a pause nobody could have noticed needs no
+    /// failure detector's acceptable pause (2.5 s in hocon/cluster.hocon): a pause nobody could have noticed needs no
     /// confirmation.</summary>
     public static readonly TimeSpan FreezeThreshold = TimeSpan.FromSeconds(2);
 
@@ -34,6 +34,11 @@ public sealed class MembershipGate : IExtension
     public static MembershipGate Get(ActorSystem system) => system.WithExtension<MembershipGate, MembershipGateId>();
 
     public bool IsOpen => _open && Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastTick)) < FreezeThreshold;
+
+    /// <summary>The gate actor's last verdict on membership (Up, majority reachable, confirmed after a freeze),
+    /// without the freeze guard of <see cref="IsOpen"/>: what readiness reports, so that a timer tick delayed by load
+    /// does not flip a load balancer's view of the node.</summary>
+    public bool MembershipConfirmed => _open;
 
     /// <summary>Why the gate is closed (for the client's error and the log).</summary>
     public string Reason => !_open ? _reason : IsOpen ? "" : "this node was paused (frozen); confirming its membership";

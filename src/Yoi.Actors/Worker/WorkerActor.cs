@@ -262,6 +262,9 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
     /// single-threaded: every committed entry is in the snapshot or arrives live, never both.</summary>
     private void Attach(IActorRef client)
     {
+        // A connection re-sends an unanswered attach (its first may have gone to a node that died): the answer to the
+        // first is already on its way, in order.
+        if (_clients.Contains(client)) return;
         foreach (var alert in _alerts) client.Tell(alert);
         client.Tell(new SnapshotEvent(_state.Entries.ToList(), _greeting! with { ContextTokens = ContextTokens() }, _status, _inFlight.Snapshot()));
         if (_clients.Add(client)) Context.Watch(client);

@@ -115,12 +115,17 @@ public sealed class ClusterFaultTests(ITestOutputHelper output) : IDisposable
             await client.SendAsync(new RunMethod([new TextSegment("first")]));
             await client.ReadUntilAsync<ToolResultEvent>(timeout: TimeSpan.FromSeconds(30)); // committed; the next LLM call hangs
 
+            var cutOffSocket = c.Node(host).SocketPath;
             c.Isolate(host);
             var sinceCut = Stopwatch.StartNew();
+            var unready = CutOffNodeReportsUnreadyAsync(cutOffSocket);
             await c.RunAsync(survivor, "cw", "second", TimeSpan.FromSeconds(90));
             acknowledged.Add("second");
             c.Note($"cw answered a run on node {survivor} {sinceCut.Elapsed.TotalSeconds:F1} s after the cut");
             output.WriteLine($"failover after link cut: {sinceCut.Elapsed.TotalSeconds:F1} s");
+            var membership = await unready;
+            c.Note($"cut-off node reported unready: {membership.Description}");
+            Assert.Contains("minority side of a partition", membership.Description);
 
             var code = await c.Node(host).WaitForExitAsync(TimeSpan.FromSeconds(60));
             c.Note($"cut-off node exited with {code?.ToString() ?? "(still running)"}");
@@ -149,6 +154,29 @@ public sealed class ClusterFaultTests(ITestOutputHelper output) : IDisposable
         {
             output.WriteLine(c.Logs());
             throw;
+        }
+    }
+
+    /// <summary>Asks the cut-off node's `health` (its Unix socket is outside the network namespaces) until its
+    /// `membership` readiness check fails, which must happen before the node downs itself and exits.</summary>
+    private static async Task<HealthCheckInfo> CutOffNodeReportsUnreadyAsync(string socket)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            await using (var probe = await WireClient.ConnectAsync(socket))
+            {
+                await probe.SendAsync(new HealthMethod());
+                var health = await probe.ReadUntilAsync<HealthEvent>(timeout: TimeSpan.FromSeconds(10));
+                var membership = health.Checks.Single(x => x.Name == "membership");
+                if (membership.Status != "healthy")
+                {
+                    Assert.False(health.Ready);
+                    return membership;
+                }
+            }
+            if (deadline.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException("the cut-off node stayed ready for 30 s");
+            await Task.Delay(200);
         }
     }
 

@@ -307,6 +307,8 @@ public sealed class NetnsCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // The failover bench keeps every scenario's logs (where the seconds went), not only a failed one's.
+        if (Environment.GetEnvironmentVariable("YOI_CLUSTER_LOGS_KEEP") == "1") Logs();
         foreach (var n in Nodes)
         {
             if (n is null) continue;
