@@ -43,16 +43,16 @@ public sealed class CompactionInterceptor : ITurnInterceptor
     {
         List<LlmUsageEntry> records;
         lock (_records) records = [.. _records];
-        if (OverThreshold(context.Items, records)) return PreLlmDecision.Yield; // hooks are skipped
+        if (OverThreshold(context.View, records)) return PreLlmDecision.Yield; // hooks are skipped
 
         var decision = await _inner.PreLlmRequest(context).ConfigureAwait(false);
         if (decision.Action == PreLlmAction.ContinueWith && decision.Items is { Count: > 0 } extra
-            && OverThreshold([.. context.Items, .. extra], records))
+            && OverThreshold([.. context.View, .. extra], records))
             return PreLlmDecision.YieldWith(extra);
         if (decision.Action is PreLlmAction.Continue or PreLlmAction.ContinueWith)
         {
-            LastPrune = Pruning.Apply(context.Items, records, _settings.PruneProtectedTokens, _settings.PruneMinSavings);
-            _notedLen = (ulong)(context.Items.Count + (decision.Action == PreLlmAction.ContinueWith ? decision.Items?.Count ?? 0 : 0));
+            LastPrune = Pruning.Apply(context, records, _settings.PruneProtectedTokens, _settings.PruneMinSavings);
+            _notedLen = (ulong)(context.View.Count + (decision.Action == PreLlmAction.ContinueWith ? decision.Items?.Count ?? 0 : 0));
         }
         return decision;
     }

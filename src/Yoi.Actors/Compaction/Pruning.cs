@@ -1,3 +1,4 @@
+using Yoi.Actors.Engine;
 using Yoi.Messages;
 
 namespace Yoi.Actors.Compaction;
@@ -10,7 +11,15 @@ public sealed record PruneResult(bool Fired, int Candidates, long SavingsTokens,
 public static class Pruning
 {
     /// <summary>Edits <paramref name="items"/> (the request copy) in place when the savings are worth it.</summary>
-    public static PruneResult Apply(List<HistoryItem> items, IReadOnlyList<LlmUsageEntry> records, ulong protectedTokens, ulong minSavings)
+    public static PruneResult Apply(List<HistoryItem> items, IReadOnlyList<LlmUsageEntry> records, ulong protectedTokens, ulong minSavings) =>
+        Apply(items, () => items, records, protectedTokens, minSavings);
+
+    /// <summary>Prunes the request of <paramref name="context"/>: its request-local copy is made only when the prune fires.</summary>
+    public static PruneResult Apply(PreLlmContext context, IReadOnlyList<LlmUsageEntry> records, ulong protectedTokens, ulong minSavings) =>
+        Apply(context.View, () => context.Items, records, protectedTokens, minSavings);
+
+    private static PruneResult Apply(IReadOnlyList<HistoryItem> items, Func<List<HistoryItem>> edit, IReadOnlyList<LlmUsageEntry> records,
+        ulong protectedTokens, ulong minSavings)
     {
         if (records.Count == 0) return new(false, 0, 0, "no candidates");
         var prefix = TokenAccounting.Prefix(items);
@@ -42,7 +51,8 @@ public static class Pruning
         if (measuredBytes == 0) return new(false, candidates.Count, 0, "no measurement");
         var savings = removed * (long)last.InputTotalTokens / measuredBytes;
         if (savings < (long)minSavings) return new(false, candidates.Count, savings, "below min savings");
-        foreach (var i in candidates) items[i] = Stripped((ToolResultItem)items[i]);
+        var target = edit(); // same items as `items`, now a copy that may be edited
+        foreach (var i in candidates) target[i] = Stripped((ToolResultItem)target[i]);
         return new(true, candidates.Count, savings, "pruned");
     }
 

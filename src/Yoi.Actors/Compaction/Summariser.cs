@@ -181,7 +181,7 @@ public sealed class BudgetInterceptor(CompactionSection settings) : ITurnInterce
 
     public ValueTask<PreLlmDecision> PreLlmRequest(PreLlmContext context)
     {
-        var occupancy = (ulong)(TokenAccounting.Prefix(context.Items)[^1] / 4) + (ulong)Summariser.SystemPrompt.Length / 4;
+        var occupancy = (ulong)(TokenAccounting.Prefix(context.View)[^1] / 4) + (ulong)Summariser.SystemPrompt.Length / 4;
         var max = settings.WorkerContextMaxTokens;
         if (occupancy > max)
             return ValueTask.FromResult(PreLlmDecision.Cancel($"compact worker context budget exceeded ({occupancy} > {max} tokens)"));

@@ -143,7 +143,8 @@ public sealed class TurnEngine
             }
             _state.History.AddRange(drained);
 
-            var context = new PreLlmContext([.. _state.History], turn, _state.LlmCallCount, isContinuation);
+            // No copy of history per call: the context copies only if a hook asks for the mutable Items.
+            var context = new PreLlmContext(new HistoryPrefix(_state.History), turn, _state.LlmCallCount, isContinuation);
             var decision = await _interceptor.PreLlmRequest(context).ConfigureAwait(false);
             switch (decision.Action)
             {
@@ -168,7 +169,7 @@ public sealed class TurnEngine
 
             var llmCall = _state.LlmCallCount;
             Publish(new LlmCallStartEvent(llmCall));
-            var request = new ModelRequest(_settings.SystemPrompt, context.Items.ToArray(), _toolDefinitions,
+            var request = new ModelRequest(_settings.SystemPrompt, context.View, _toolDefinitions,
                 _settings.Config, null, _settings.CacheKey);
             StreamResult streamed;
             try

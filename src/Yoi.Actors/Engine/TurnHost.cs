@@ -92,6 +92,8 @@ public sealed record EngineOutcome(EngineResult? Result, EngineError? Error, IRe
 /// <summary>The engine's mutable state, seeded by the owner from the journal replay and kept across runs.</summary>
 public sealed class EngineState
 {
+    /// <summary>Append-only while an engine runs on it: the requests of earlier LLM calls are views of its prefix
+    /// (<see cref="HistoryPrefix"/>), not copies.</summary>
     public List<HistoryItem> History { get; init; } = [];
     public ulong TurnCount { get; set; }
     public ulong LlmCallCount { get; set; }

@@ -9,7 +9,8 @@ namespace Yoi.Actors.Engine;
 public interface ITurnInterceptor
 {
     /// <summary>Before each LLM call (after pending appends). <paramref name="context"/>.Items is a request-local
-    /// copy of history: direct edits are sent with this request only and never persisted.</summary>
+    /// copy of history: direct edits are sent with this request only and never persisted. A hook that only reads
+    /// uses <see cref="PreLlmContext.View"/>, which makes no copy.</summary>
     ValueTask<PreLlmDecision> PreLlmRequest(PreLlmContext context) => ValueTask.FromResult(PreLlmDecision.Continue);
 
     /// <summary>Phase 1 of a tool batch, in model order, for each call to a registered tool.
@@ -33,10 +34,20 @@ public sealed class DefaultTurnInterceptor : ITurnInterceptor
     public static DefaultTurnInterceptor Instance { get; } = new();
 }
 
-public sealed class PreLlmContext(List<HistoryItem> items, ulong turn, ulong llmCall, bool isContinuation)
+/// <param name="history">History as it stands before this call; it must not change while the request is alive (the
+/// engine passes a <see cref="HistoryPrefix"/> of its append-only history).</param>
+public sealed class PreLlmContext(IReadOnlyList<HistoryItem> history, ulong turn, ulong llmCall, bool isContinuation)
 {
-    /// <summary>The request context (a copy of history, mutable, request-local).</summary>
-    public List<HistoryItem> Items { get; } = items;
+    private List<HistoryItem>? _items;
+
+    /// <summary>The request context as a mutable, request-local copy of history, made on first access: edits are sent
+    /// with this request only.</summary>
+    public List<HistoryItem> Items => _items ??= [.. history];
+
+    /// <summary>What the request sends: <see cref="Items"/> once it was asked for, else history itself. Read-only;
+    /// reading it copies nothing (a history copy per LLM call grows with the session).</summary>
+    public IReadOnlyList<HistoryItem> View => (IReadOnlyList<HistoryItem>?)_items ?? history;
+
     public ulong Turn { get; } = turn;
     public ulong LlmCall { get; } = llmCall;
     public bool IsContinuation { get; } = isContinuation;
@@ -98,4 +109,22 @@ public sealed record TurnEndDecision(TurnEndAction Action, IReadOnlyList<History
     public static TurnEndDecision Finish { get; } = new(TurnEndAction.Finish);
     public static TurnEndDecision Pause { get; } = new(TurnEndAction.Pause);
     public static TurnEndDecision ContinueWithMessages(IReadOnlyList<HistoryItem> items) => new(TurnEndAction.ContinueWithMessages, items);
+}
+
+/// <summary>The first <c>count</c> items of an append-only list, read-only, without a copy: items are only ever added
+/// after them, so the prefix never changes (the engine's <see cref="EngineState.History"/> during a run).</summary>
+public sealed class HistoryPrefix(List<HistoryItem> items, int count) : IReadOnlyList<HistoryItem>
+{
+    public HistoryPrefix(List<HistoryItem> items) : this(items, items.Count) { }
+
+    public int Count => count;
+
+    public HistoryItem this[int index] => (uint)index < (uint)count ? items[index] : throw new ArgumentOutOfRangeException(nameof(index));
+
+    public IEnumerator<HistoryItem> GetEnumerator()
+    {
+        for (var i = 0; i < count; i++) yield return items[i];
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }

@@ -56,7 +56,7 @@ public sealed partial class WorkerActor
         PostStop(); // the report resend timer goes with the incarnation (Timers)
     }
 
-    /// <summary>Called first from <see cref="CommonCommands"/> in every state: its child Terminated (with a predicate) must
+    /// <summary>Called first from <see cref="EveryStateCommands"/> (every state): its child Terminated (with a predicate) must
     /// precede the client one.</summary>
     private void DelegationCommands()
     {

@@ -12,8 +12,8 @@ namespace Yoi.Actors.Worker;
 /// <summary>One Worker: a persistent, sharded actor whose journal is the session log. Become-states
 /// Idle / Running / Paused (and Compacting, a manual compaction under way) implement the method × state table of
 /// reference-protocol §5.1, all declared in this file; the turn engine runs in a piped task and talks back through
-/// <see cref="WorkerTurnHost"/> messages.</summary>
-public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
+/// <see cref="WorkerTurnHost"/> messages. Each state's handler table is built once (WorkerActor.Handlers).</summary>
+public sealed partial class WorkerActor : UntypedPersistentActor, IWithTimers
 {
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -81,28 +81,28 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
     {
         _status = WorkerStatus.Idle;
         SetReceiveTimeout(_runtime.IdlePassivation ?? TimeSpan.FromMinutes(2));
-        Become(Idle);
+        Become(_idleHandlers ??= Build(Idle));
     }
 
     private void BecomePaused()
     {
         _status = WorkerStatus.Paused;
         SetReceiveTimeout(_runtime.IdlePassivation ?? TimeSpan.FromMinutes(2));
-        Become(Paused);
+        Become(_pausedHandlers ??= Build(Paused));
     }
 
     private void BecomeRunning()
     {
         _status = WorkerStatus.Running;
         SetReceiveTimeout(null);
-        Become(Running);
+        Become(_runningHandlers ??= Build(Running));
     }
 
     /// <summary>A manual compaction (WorkerActor.Compaction): the status stays Idle, methods wait in the stash.</summary>
     private void BecomeCompacting()
     {
         SetReceiveTimeout(null);
-        Become(Compacting);
+        Become(_compactingHandlers ??= Build(Compacting));
     }
 
     private void Idle()
@@ -182,10 +182,10 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
         Command<ClientMethod>(_ => Stash.Stash());
     }
 
-    /// <summary>Accepted in every state: delegation, client attachment, engine reports, snapshot housekeeping. Order
-    /// matters where two handlers take the same type: the first match wins, so a child's Terminated (delegation, with
-    /// its predicate) is registered before a client's.</summary>
-    private void CommonCommands()
+    /// <summary>Accepted in every state (<see cref="CommonCommands"/>): delegation, client attachment, engine reports,
+    /// snapshot housekeeping. Order matters where two handlers take the same type: the first match wins, so a child's
+    /// Terminated (delegation, with its predicate) is registered before a client's.</summary>
+    private void EveryStateCommands()
     {
         DelegationCommands(); // WorkerActor.Delegation: first, see above
         Command<AttachClient>(OnAttach);
@@ -433,6 +433,9 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
         Commit(new SystemItemEntry(new InterruptSystemItem(InterruptSystemItem.DefaultBody)));
     }
 
+    /// <summary>Room for the items of a typical run (a few calls and results) in the engine's history copy.</summary>
+    private const int RunHistoryHeadroom = 16;
+
     private void StartEngine()
     {
         var run = _run!;
@@ -445,9 +448,13 @@ public sealed partial class WorkerActor : ReceivePersistentActor, IWithTimers
             Self.Tell(new EngineFinished(run.Id, new EngineOutcome(null, new EngineError(EngineErrorKind.Client, e.Message), [])));
             return;
         }
+        // The engine's own copy (it appends while the actor applies the same items from the journal), sized for the
+        // run's items: an exact-size copy reallocates at twice the size on the first append.
+        var history = new List<HistoryItem>(_state.History.Count + RunHistoryHeadroom);
+        history.AddRange(_state.History);
         run.Engine = new EngineState
         {
-            History = [.. _state.History],
+            History = history,
             TurnCount = _state.TurnCount,
             LlmCallCount = _llmCallCount,
             LastRunInterrupted = _state.LastRunInterrupted,

@@ -1170,6 +1170,25 @@ public sealed class TurnEngineTests
     }
 
     [Fact]
+    public async Task Each_request_keeps_the_history_it_was_sent_with_while_later_items_are_appended()
+    {
+        var model = Script(R(Text("one")), R(Text("two")));
+        var state = new EngineState { History = [User("earlier")] };
+        var calls = 0;
+        var interceptor = new LambdaInterceptor
+        {
+            TurnEnd = _ => ++calls == 1 ? TurnEndDecision.ContinueWithMessages([MessageItem.Text(Role.System, "keep going")]) : TurnEndDecision.Finish,
+        };
+
+        await NewEngine(model, new FakeHost(), state, null, interceptor).RunAsync(User("go"), Ct);
+
+        // The requests are views of the engine's history, not copies: the first must not see what came after it.
+        Assert.Equal(["User:earlier", "User:go"], Texts(model.Requests[0].Items));
+        Assert.Equal(["User:earlier", "User:go", "Assistant:one", "System:keep going"], Texts(model.Requests[1].Items));
+        Assert.Equal(["User:earlier", "User:go", "Assistant:one", "System:keep going", "Assistant:two"], Texts(state.History));
+    }
+
+    [Fact]
     public async Task Turn_end_hook_can_continue_with_messages_or_pause()
     {
         var model = Script(R(Text("one")), R(Text("two")));
