@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Yoi.Actors.Host.Http.Api;
 using Yoi.Host.Tests.Infrastructure;
+using Yoi.Messages;
 
 namespace Yoi.Host.Tests.Http;
 
@@ -109,6 +112,47 @@ public sealed class EventStreamTests(HttpNode node) : IClassFixture<HttpNode>
         Assert.All(seen.Concat(resumed).Where(m => m.Event == "journal"), m => Assert.Equal(bySeq[Seq(m)], m.Data["data"]!.ToJsonString()));
         Assert.Contains(resumed, m => m.Event == "journal" && m.Data.ToJsonString().Contains("omega"));
         Assert.Contains(resumed, m => m.Event == "status");
+    }
+
+    /// <summary>The stream's pump (<see cref="EventPump"/>, compiled in) against an in-memory journal and event queue.
+    /// The Worker commits, then broadcasts what follows the commit, exactly between the stream's journal read and the
+    /// moment it takes the queued events: the record must still go out before the events that follow it.</summary>
+    [Fact(Timeout = 30_000)]
+    public async Task An_event_queued_while_the_journal_is_read_is_sent_after_the_record_it_follows()
+    {
+        var journal = new List<StreamRecord>();
+        void Commit(string kind) => journal.Add(new StreamRecord(journal.Count + 1, new JsonObject { ["event"] = "journal", ["data"] = new JsonObject { ["kind"] = kind } }.ToJsonString()));
+        Commit("invoke");
+        Commit("user_input");
+        var events = Channel.CreateUnbounded<Event>();
+        events.Writer.TryWrite(new UserMessageEvent([new TextSegment("go")])); // log lane: its record is the journal's
+        events.Writer.TryWrite(new StatusEvent(WorkerStatus.Running));
+        var reads = 0;
+        JournalPage read = (after, limit, _) =>
+        {
+            IReadOnlyList<StreamRecord> page = journal.Where(r => r.Seq > after).Take(limit).ToList();
+            if (++reads == 1)
+            {
+                // Right after the stream's first read: the run's last record is committed, run_end and idle are
+                // broadcast, and the Worker stops.
+                Commit("run_completed");
+                events.Writer.TryWrite(new RunEndEvent(RunResult.Finished));
+                events.Writer.TryWrite(new StatusEvent(WorkerStatus.Idle));
+                events.Writer.TryComplete();
+            }
+            return Task.FromResult(page);
+        };
+        var sent = new List<string>();
+        SseWrite write = (name, json, id, _) =>
+        {
+            sent.Add(id is { } seq ? $"{name}#{seq}" : name == "status" ? "status:" + JsonNode.Parse(json)!["data"]!["status"] : name);
+            return Task.CompletedTask;
+        };
+
+        var last = await EventPump.PumpAsync(events.Reader, () => false, read, write, _ => Task.CompletedTask, 0, TestContext.Current.CancellationToken);
+
+        Assert.Equal(3, last);
+        Assert.Equal(["journal#1", "journal#2", "status:running", "journal#3", "run_end", "status:idle"], sent);
     }
 
     /// <summary>An HTTP client whose socket has a tiny receive buffer (no autotuning), so a body nobody reads stalls the
