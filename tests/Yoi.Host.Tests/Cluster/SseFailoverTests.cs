@@ -143,6 +143,7 @@ public sealed class SseFailoverTests(ITestOutputHelper output) : IDisposable
         var head = committed[^1]["seq"]!.GetValue<long>();
         if (resumed.Where(m => m.Id is not null).Select(Seq).DefaultIfEmpty(0).Max() < head)
             await second.ReadUntilAsync(m => m.Id is not null && Seq(m) == head, Timeout, resumed);
+        output.WriteLine("journal: " + string.Join(" ", committed.Select(r => $"{r["seq"]}:{RecordKind(r) ?? r["kind"]!.GetValue<string>()}")));
         output.WriteLine("first: " + string.Join(" ", seen.Select(m => m.Id is null ? m.Event : $"{m.Event}#{m.Id}")));
         output.WriteLine("resumed: " + string.Join(" ", resumed.Select(m => m.Id is null ? m.Event : $"{m.Event}#{m.Id}")));
 

@@ -9,15 +9,21 @@ namespace Yoi.Actors.Host.Http.Api;
 /// `journal` event JSON.</summary>
 public readonly record struct StreamRecord(long Seq, string Json);
 
-/// <summary>Committed records with <c>after &lt; seq</c>, at most <c>limit</c>, in order.</summary>
+/// <summary>Committed records with <c>after &lt; seq ≤ after + limit</c>, in order.</summary>
 public delegate Task<IReadOnlyList<StreamRecord>> JournalPage(long after, int limit, CancellationToken ct);
 
 /// <summary>Writes one SSE message: event name, one-line JSON data, and the id for committed records.</summary>
 public delegate Task SseWrite(string name, string json, long? id, CancellationToken ct);
 
-/// <summary>The live part of <see cref="EventStream"/>: merges committed records (read from the journal) with the
-/// Worker's event-lane events (from its attachment) into one stream in the Worker's order. Depends on Yoi.Messages
-/// only, so the black-box host tests compile it in and drive it against an in-memory journal.</summary>
+/// <summary>In a <see cref="WorkerSession"/>'s events (never on a wire): the Worker's journal holds its records up
+/// to <c>Seq</c> at this point of its event order (the Worker's `JournalCommitted`).</summary>
+public sealed record JournalPosition(long Seq) : Event;
+
+/// <summary>The live part of <see cref="EventStream"/>: committed records (read from the journal) and the Worker's
+/// event-lane events (from its attachment) as one stream in the Worker's order. The attachment carries a
+/// <see cref="JournalPosition"/> after each commit, so each record goes out exactly where it was committed: after
+/// the deltas that built it, before the run_end that follows it, whenever the journal read happens. Depends on
+/// Yoi.Messages only, so the black-box host tests compile it in and drive it against an in-memory journal.</summary>
 public static class EventPump
 {
     public const int Buffer = 1024;
@@ -35,7 +41,6 @@ public static class EventPump
     public static async Task<long> PumpAsync(ChannelReader<Event> events, Func<bool> overflowed, JournalPage read, SseWrite write,
         Func<CancellationToken, Task> keepAlive, long last, CancellationToken ct)
     {
-        var batch = new List<Event>();
         var idle = DateTime.UtcNow;
         while (!ct.IsCancellationRequested)
         {
@@ -45,20 +50,17 @@ public static class EventPump
             try { more = await events.WaitToReadAsync(wait.Token); }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested) { more = true; }
 
-            // The queued events are taken BEFORE the journal is read. The Worker commits, then broadcasts what follows
-            // the commit (run_end after run_completed, deltas after user_input…), so every record one of them follows
-            // is visible to the read below and goes out first. Reading first let an event queued between the read
-            // and the drain overtake its record (run_end before the run's last record).
-            batch.Clear();
-            while (batch.Count < Buffer && events.TryRead(out var e))
-                if (!IsLogLane(e)) batch.Add(e);
-            var before = last;
-            last = await ReplayAsync(read, write, last, ct);
-            foreach (var e in batch) await write(EventName(e), e.Encode(), null, ct);
-            var wrote = last != before || batch.Count > 0;
+            var wrote = false;
+            while (events.TryRead(out var e))
+            {
+                if (e is JournalPosition p) last = await ReplayAsync(read, write, last, p.Seq, ct);
+                else if (!IsLogLane(e)) await write(EventName(e), e.Encode(), null, ct);
+                wrote = true;
+            }
             if (!more)
             {
-                last = await ReplayAsync(read, write, last, ct);
+                // The Worker is gone (or this client overflowed and lost positions): whatever it committed is durable.
+                last = await ReplayAsync(read, write, last, long.MaxValue, ct);
                 if (overflowed())
                     await write("overflow", new JsonObject
                     {
@@ -82,25 +84,21 @@ public static class EventPump
         return last;
     }
 
-    /// <summary>Every record after <paramref name="after"/>, page by page.</summary>
-    public static async Task<long> ReplayAsync(JournalPage read, SseWrite write, long after, CancellationToken ct)
+    /// <summary>Sends the records with <paramref name="after"/> &lt; seq ≤ <paramref name="to"/>, page by page, each
+    /// sequence number once and in increasing order. Returns the last id sent (or <paramref name="after"/>).</summary>
+    public static async Task<long> ReplayAsync(JournalPage read, SseWrite write, long after, long to, CancellationToken ct)
     {
-        while (true)
+        while (after < to)
         {
-            var page = await read(after, PageSize, ct);
-            after = await EmitAsync(page, write, after, ct);
-            if (page.Count < PageSize) return after;
-        }
-    }
-
-    /// <summary>Sends the records after the cursor, each sequence number once and in increasing order.</summary>
-    public static async Task<long> EmitAsync(IReadOnlyList<StreamRecord> records, SseWrite write, long after, CancellationToken ct)
-    {
-        foreach (var r in records)
-        {
-            if (r.Seq <= after) continue;
-            await write("journal", r.Json, r.Seq, ct);
-            after = r.Seq;
+            var page = await read(after, (int)Math.Min(PageSize, to - after), ct);
+            var before = after;
+            foreach (var r in page)
+            {
+                if (r.Seq <= after || r.Seq > to) continue;
+                await write("journal", r.Json, r.Seq, ct);
+                after = r.Seq;
+            }
+            if (after == before) break; // nothing (more) committed in the range
         }
         return after;
     }

@@ -15,7 +15,8 @@ namespace Yoi.Actors.Host.Http.Api;
 /// `snapshot`, whose entries are the journal projected up to the snapshot's `id`; with one (`Last-Event-ID`, or
 /// `?after=` for the first connection) it replays every record after it (`journal` events), then a `status`
 /// (and `in_flight` when a call is streaming). Then live: records as they are committed, and the event-lane events
-/// (deltas, status, usage, retries, alerts…) as on the socket. The log-lane events (`invoke_start`, `user_message`,
+/// (deltas, status, usage, retries, alerts…) as on the socket, each record at its commit position among them (the
+/// attachment asks the Worker for `JournalCommitted` positions, see <see cref="EventPump"/>). The log-lane events (`invoke_start`, `user_message`,
 /// `system_item`, `segment_rotated`) are not forwarded: their records arrive as `journal` events, exactly once.</para>
 /// <para>Sequence numbers come from the shared journal, so a cursor is valid on every node: a client whose Worker
 /// moved reconnects anywhere and loses and repeats nothing.</para>
@@ -47,43 +48,43 @@ public static class EventStream
         // A Worker that was never created has no journal: 404 before anything is attached (an attach would start it).
         if ((await journal.ReadAsync(name, 0, 1, ct)).Count == 0) return Problems.NotFound(name);
 
-        // The catch-up is read BEFORE attaching, so the attach's status and in-flight call describe a point at or
-        // after every record sent before them: an in-flight text is never sent after the record that committed it
-        // (a duplicate). Records committed in between come next, as `journal` events, in sequence order.
-        var caught = await journal.ReadAsync(name, cursor ?? 0, 0, ct);
-
-        var (session, outcome) = await WorkerSession.AttachAsync(system, await WorkerApi.RegionAsync(c), name, capacity: Buffer, ct: ct);
+        // Attached with commit positions: the snapshot is at sequence number `at`, and every later record has its
+        // place among the events. The catch-up is the journal up to `at` exactly, so the snapshot's status and
+        // in-flight call follow the records they come after, and nothing is sent twice or out of order.
+        var (session, outcome) = await WorkerSession.AttachAsync(system, await WorkerApi.RegionAsync(c), name, capacity: Buffer, ct: ct, commits: true);
         await using var _ = session;
         if (outcome is ErrorEvent refused) return Problems.From(refused);
         var attached = (SnapshotEvent)outcome;
+        var at = session.AttachedAt;
 
         var response = c.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-store";
         response.Headers["X-Accel-Buffering"] = "no";
         SseWrite write = (n, json, id, t) => WriteAsync(response, n, json, id, t);
+        JournalPage read = async (after, limit, t) => (await journal.ReadAsync(name, after, limit, t)).Select(Streamed).ToList();
         try
         {
             await response.Body.FlushAsync(ct);
             long last;
             if (cursor is null)
             {
-                // The snapshot's entries: the journal projected exactly up to `last` (the Worker's own projection).
+                // The snapshot's entries: the journal projected exactly up to `at` (the Worker's own projection).
                 var state = new WorkerState();
-                foreach (var r in caught) state.Apply(r.Record);
-                last = caught.Count > 0 ? caught[^1].Seq : 0;
+                if (at > 0)
+                    foreach (var r in await journal.ReadAsync(name, 0, (int)Math.Min(at, int.MaxValue), ct)) state.Apply(r.Record);
+                last = at;
                 await write(EventPump.EventName(attached), Wire.Encode(attached with { Entries = state.Entries.ToList() }), last, ct);
             }
             else
             {
-                last = await EventPump.EmitAsync(caught.Select(Streamed).ToList(), write, cursor.Value, ct);
+                last = Math.Max(cursor.Value, await EventPump.ReplayAsync(read, write, cursor.Value, at, ct));
                 await write("status", Wire.Encode(new StatusEvent(attached.Status)), null, ct);
                 if (attached.InFlight is { } inFlight)
                     await write("in_flight",
                         new JsonObject { ["event"] = "in_flight", ["data"] = JsonNode.Parse(Yoi.Messages.Json.YoiJson.Serialize(inFlight)) }.ToJsonString(), null, ct);
             }
-            await EventPump.PumpAsync(session.Events, () => session.Overflowed,
-                async (after, limit, t) => (await journal.ReadAsync(name, after, limit, t)).Select(Streamed).ToList(), write,
+            await EventPump.PumpAsync(session.Events, () => session.Overflowed, read, write,
                 async t => { await response.WriteAsync(": keep-alive\n\n", t); await response.Body.FlushAsync(t); }, last, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
