@@ -6,7 +6,7 @@ using Yoi.Host.Tests.Infrastructure;
 namespace Yoi.Host.Tests.Cluster;
 
 /// <summary>`GET /api/workers/{name}/events` across a failover: three real `yoi serve --http` nodes over one PostgreSQL
-/// journal. A client streams a multi-turn run from the node hosting the Worker, disconnects mid-run, that node is
+/// journal. A client streams a multi-turn run through a node that does not host the Worker, disconnects mid-run, the Worker's node is
 /// SIGKILLed, and the client resumes with `Last-Event-ID` on a survivor, where the Worker is restored. Sequence numbers
 /// come from the shared journal, so the resumed stream must continue exactly where the first one stopped.</summary>
 public sealed class SseFailoverTests(ITestOutputHelper output) : IDisposable
@@ -98,19 +98,21 @@ public sealed class SseFailoverTests(ITestOutputHelper output) : IDisposable
         using (var created = await entry.CreateWorkerAsync(w, Manifest(w)))
             Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
         var host = await HostOfAsync(cluster, entry, w);
-        var survivor = host == 0 ? 1 : 0;
-        output.WriteLine($"{w} on node {host}; resuming on node {survivor}");
+        // The first stream is served by another node (events and commit positions cross remoting); the resumed one
+        // by the third node.
+        var (reader, survivor) = ((host + 1) % 3, (host + 2) % 3);
 
-        // 1. Stream from the Worker's own node, start the run, disconnect while the second LLM call streams.
+        // 1. Stream through node `reader`, start the run, disconnect while the second LLM call streams.
         using var onHost = Http(cluster, host);
+        using var onReader = Http(cluster, reader);
         var seen = new List<SseReader.Message>();
         string lastId;
         long snapshotId;
-        await using (var first = await SseReader.OpenAsync(onHost, $"/api/workers/{w}/events"))
+        await using (var first = await SseReader.OpenAsync(onReader, $"/api/workers/{w}/events"))
         {
             var snapshot = await first.ReadUntilAsync(m => m.Event == "snapshot", Timeout);
             snapshotId = Seq(snapshot);
-            using (var run = await onHost.RunAsync(w, "first"))
+            using (var run = await onReader.RunAsync(w, "first"))
                 Assert.True(run.IsSuccessStatusCode, await run.Content.ReadAsStringAsync());
             await first.ReadUntilAsync(m => m.Event == "tool_result", Timeout, seen);
             await first.ReadUntilAsync(m => m.Event == "text_delta", Timeout, seen);
@@ -131,7 +133,9 @@ public sealed class SseFailoverTests(ITestOutputHelper output) : IDisposable
         var resumed = new List<SseReader.Message>();
         await second.ReadUntilAsync(m => m.Event == "status", Timeout, resumed); // the end of the catch-up
         var caughtUp = resumed.Count;
-        Assert.NotEqual(host, await HostOfAsync(cluster, onSurvivor, w));
+        var restoredOn = await HostOfAsync(cluster, onSurvivor, w);
+        Assert.NotEqual(host, restoredOn);
+        output.WriteLine($"{w} on node {host}, first stream through node {reader}; node {host} killed; resumed through node {survivor}, {w} restored on node {restoredOn}");
         await onSurvivor.WaitForStatusAsync(w, "idle", Timeout); // the interrupted run is closed on restore
         using (var run = await onSurvivor.RunAsync(w, "second"))
             Assert.True(run.IsSuccessStatusCode, await run.Content.ReadAsStringAsync());
