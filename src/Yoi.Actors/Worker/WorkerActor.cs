@@ -26,6 +26,7 @@ public sealed partial class WorkerActor : UntypedPersistentActor, IWithTimers
     private readonly WorkerRuntime _runtime;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<IActorRef> _clients = [];
+    private readonly HashSet<IActorRef> _commitClients = []; // attached with AttachClient.Commits
     private readonly LinkedList<AlertEvent> _alerts = new();
     private readonly InFlightBlocks _inFlight = new();
     private WorkerState _state = new();
@@ -228,7 +229,7 @@ public sealed partial class WorkerActor : UntypedPersistentActor, IWithTimers
     {
         if (_state.Created)
         {
-            Attach(a.Client);
+            Attach(a.Client, a.Commits);
             return;
         }
         if (a.ManifestToml is null)
@@ -254,13 +255,13 @@ public sealed partial class WorkerActor : UntypedPersistentActor, IWithTimers
         {
             Applied(e);
             Activate(manifest);
-            Attach(a.Client);
+            Attach(a.Client, a.Commits);
         });
     }
 
     /// <summary>Alert replay, then exactly one snapshot, then live events — atomically, since the actor is
     /// single-threaded: every committed entry is in the snapshot or arrives live, never both.</summary>
-    private void Attach(IActorRef client)
+    private void Attach(IActorRef client, bool commits = false)
     {
         // A connection re-sends an unanswered attach (its first may have gone to a node that died): the answer to the
         // first is already on its way, in order.
@@ -268,11 +269,13 @@ public sealed partial class WorkerActor : UntypedPersistentActor, IWithTimers
         foreach (var alert in _alerts) client.Tell(alert);
         client.Tell(new SnapshotEvent(_state.Entries.ToList(), _greeting! with { ContextTokens = ContextTokens() }, _status, _inFlight.Snapshot()));
         if (_clients.Add(client)) Context.Watch(client);
+        if (commits && _commitClients.Add(client)) client.Tell(new JournalCommitted(LastSequenceNr));
     }
 
     private void Detach(IActorRef client)
     {
         if (_clients.Remove(client)) Context.Unwatch(client);
+        _commitClients.Remove(client);
     }
 
     private void Broadcast(Event e)
@@ -353,6 +356,8 @@ public sealed partial class WorkerActor : UntypedPersistentActor, IWithTimers
             case UserInputEntry u: Broadcast(new UserMessageEvent(u.Segments)); break;
             case SystemItemEntry s: Broadcast(new SystemItemEvent(s.Item)); break;
         }
+        // In a persist handler LastSequenceNr is this record's.
+        foreach (var client in _commitClients) client.Tell(new JournalCommitted(LastSequenceNr));
         // The interval grows with the segment (a quarter of its entries, at least SnapshotEvery): each snapshot holds
         // the whole segment, so a fixed interval would make stored bytes per turn grow with history; this keeps them
         // bounded while recovery still replays at most a quarter of the segment after the snapshot.
@@ -667,6 +672,7 @@ public sealed partial class WorkerActor : UntypedPersistentActor, IWithTimers
         ReportUpward(new ShutDownWorkerEvent(_name));
         foreach (var client in _clients) Context.Unwatch(client);
         _clients.Clear();
+        _commitClients.Clear();
         StopOrPassivate(); // WorkerActor.Delegation: a child stops, a top-level Worker passivates
     }
 

@@ -14,8 +14,15 @@ public sealed record WorkerEnvelope(string WorkerName, IYoiMessage Message) : IY
 /// <summary>A client connection asks to attach. With <c>ManifestToml</c> the Worker is created if it does not
 /// exist yet (relative scope targets resolve against <c>ManifestDir</c>). Accepted: the client receives the
 /// alert replay, one <see cref="SnapshotEvent"/> and then every live <see cref="Event"/>, each as a plain
-/// message whose Sender is the Worker. Refused: it receives <see cref="AttachRejected"/>.</summary>
-public sealed record AttachClient(IActorRef Client, string? ManifestToml = null, string? ManifestDir = null) : IYoiMessage;
+/// message whose Sender is the Worker. Refused: it receives <see cref="AttachRejected"/>.
+/// With <c>Commits</c> the client also receives <see cref="JournalCommitted"/>: once right after the snapshot (the
+/// sequence number the snapshot is at), then after each record, in order with the events.</summary>
+public sealed record AttachClient(IActorRef Client, string? ManifestToml = null, string? ManifestDir = null, bool Commits = false) : IYoiMessage;
+
+/// <summary>The journal holds the Worker's records up to <c>SequenceNr</c>: what came before this message in the
+/// client's stream happened before that record was durable, what comes after it happened after. Lets a client that
+/// reads records from the journal (the SSE stream) interleave them with live events in the Worker's order.</summary>
+public sealed record JournalCommitted(long SequenceNr) : IYoiMessage;
 
 /// <summary>The connection closed: stop sending it events.</summary>
 public sealed record DetachClient(IActorRef Client) : IYoiMessage;

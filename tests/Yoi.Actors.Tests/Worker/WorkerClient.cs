@@ -25,10 +25,10 @@ public sealed class WorkerClient : IAsyncDisposable
 
     public List<object> Seen { get; } = [];
 
-    public async Task<SnapshotEvent> AttachAsync(string worker, string? manifestToml = null, string? dir = null)
+    public async Task<SnapshotEvent> AttachAsync(string worker, string? manifestToml = null, string? dir = null, bool commits = false)
     {
         _worker = worker;
-        _region.Tell(new WorkerEnvelope(worker, new AttachClient(_self, manifestToml, dir)));
+        _region.Tell(new WorkerEnvelope(worker, new AttachClient(_self, manifestToml, dir, commits)));
         return await NextAsync<SnapshotEvent>();
     }
 

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Yoi.Actors.Host.Http.Api;
 using Yoi.Host.Tests.Infrastructure;
+using Yoi.Messages;
 
 namespace Yoi.Host.Tests.Http;
 
@@ -109,6 +112,47 @@ public sealed class EventStreamTests(HttpNode node) : IClassFixture<HttpNode>
         Assert.All(seen.Concat(resumed).Where(m => m.Event == "journal"), m => Assert.Equal(bySeq[Seq(m)], m.Data["data"]!.ToJsonString()));
         Assert.Contains(resumed, m => m.Event == "journal" && m.Data.ToJsonString().Contains("omega"));
         Assert.Contains(resumed, m => m.Event == "status");
+    }
+
+    /// <summary>The stream's pump (<see cref="EventPump"/>, compiled in) against an in-memory journal that already holds
+    /// every record, as when the stream reads the journal late (a catch-up, a loaded node): each record still goes out
+    /// at its commit position among the events, after the deltas that built it and before the run_end that follows it.
+    /// Without positions the pump could only put a read's records before or after a whole batch of events.</summary>
+    [Fact(Timeout = 30_000)]
+    public async Task Records_go_out_at_their_commit_positions_among_the_live_events_however_late_the_journal_is_read()
+    {
+        var journal = new List<StreamRecord>();
+        foreach (var kind in new[] { "invoke", "user_input", "assistant_item", "tool_result", "assistant_item", "run_completed" })
+            journal.Add(new StreamRecord(journal.Count + 1, new JsonObject { ["event"] = "journal", ["data"] = new JsonObject { ["kind"] = kind } }.ToJsonString()));
+        var events = Channel.CreateUnbounded<Event>();
+        foreach (var e in new Event[]
+                 {
+                     new UserMessageEvent([new TextSegment("go")]), new JournalPosition(2), // log lane: its record is the journal's
+                     new StatusEvent(WorkerStatus.Running), new ToolCallStartEvent("c1", "Read"), new ToolCallDoneEvent("c1", "Read", "{}"),
+                     new JournalPosition(3), new JournalPosition(4), new ToolResultEvent("c1", "ok"),
+                     new TextDeltaEvent("do"), new TextDeltaEvent("ne"), new TextDoneEvent("done"), new JournalPosition(5),
+                     new JournalPosition(6), new RunEndEvent(RunResult.Finished), new StatusEvent(WorkerStatus.Idle),
+                 })
+            events.Writer.TryWrite(e);
+        events.Writer.TryComplete();
+        var reads = 0;
+        JournalPage read = (after, limit, _) =>
+        {
+            reads++;
+            return Task.FromResult<IReadOnlyList<StreamRecord>>(journal.Where(r => r.Seq > after && r.Seq <= after + limit).ToList());
+        };
+        var sent = new List<string>();
+        SseWrite write = (name, json, id, _) =>
+        {
+            sent.Add(id is { } seq ? $"{name}#{seq}" : name);
+            return Task.CompletedTask;
+        };
+
+        var last = await EventPump.PumpAsync(events.Reader, () => false, read, write, _ => Task.CompletedTask, 1, TestContext.Current.CancellationToken);
+
+        Assert.Equal(6, last);
+        Assert.Equal(["journal#2", "status", "tool_call_start", "tool_call_done", "journal#3", "journal#4", "tool_result",
+            "text_delta", "text_delta", "text_done", "journal#5", "journal#6", "run_end", "status"], sent);
     }
 
     /// <summary>An HTTP client whose socket has a tiny receive buffer (no autotuning), so a body nobody reads stalls the

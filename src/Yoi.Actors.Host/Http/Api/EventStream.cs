@@ -15,7 +15,8 @@ namespace Yoi.Actors.Host.Http.Api;
 /// `snapshot`, whose entries are the journal projected up to the snapshot's `id`; with one (`Last-Event-ID`, or
 /// `?after=` for the first connection) it replays every record after it (`journal` events), then a `status`
 /// (and `in_flight` when a call is streaming). Then live: records as they are committed, and the event-lane events
-/// (deltas, status, usage, retries, alerts…) as on the socket. The log-lane events (`invoke_start`, `user_message`,
+/// (deltas, status, usage, retries, alerts…) as on the socket, each record at its commit position among them (the
+/// attachment asks the Worker for `JournalCommitted` positions, see <see cref="EventPump"/>). The log-lane events (`invoke_start`, `user_message`,
 /// `system_item`, `segment_rotated`) are not forwarded: their records arrive as `journal` events, exactly once.</para>
 /// <para>Sequence numbers come from the shared journal, so a cursor is valid on every node: a client whose Worker
 /// moved reconnects anywhere and loses and repeats nothing.</para>
@@ -23,12 +24,7 @@ namespace Yoi.Actors.Host.Http.Api;
 /// the stream ends; the Worker is never slowed.</para></summary>
 public static class EventStream
 {
-    public const int Buffer = 1024;
-    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
-    public static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
-
-    /// <summary>Log-lane events: their records come from the journal instead.</summary>
-    public static bool IsLogLane(Event e) => e is InvokeStartEvent or UserMessageEvent or SystemItemEvent or SegmentRotatedEvent;
+    public const int Buffer = EventPump.Buffer;
 
     /// <summary>Parses a cursor (an SSE id this stream gave out). Null = none; false = malformed.</summary>
     public static bool TryParseCursor(string? raw, out long? cursor)
@@ -40,8 +36,6 @@ public static class EventStream
         return true;
     }
 
-    public static string EventName(Event e) => JsonNode.Parse(Wire.Encode(e))!["event"]!.GetValue<string>();
-
     public static async Task<IResult> ServeAsync(HttpContext c, string name)
     {
         var raw = c.Request.Headers["Last-Event-ID"].ToString();
@@ -50,104 +44,57 @@ public static class EventStream
 
         var system = WorkerApi.ActorSystemOf(c);
         var journal = new JournalReader(system);
+        var ct = c.RequestAborted;
         // A Worker that was never created has no journal: 404 before anything is attached (an attach would start it).
-        if ((await journal.ReadAsync(name, 0, 1, c.RequestAborted)).Count == 0) return Problems.NotFound(name);
+        if ((await journal.ReadAsync(name, 0, 1, ct)).Count == 0) return Problems.NotFound(name);
 
-        var (session, outcome) = await WorkerSession.AttachAsync(system, await WorkerApi.RegionAsync(c), name, capacity: Buffer, ct: c.RequestAborted);
+        // Attached with commit positions: the snapshot is at sequence number `at`, and every later record has its
+        // place among the events. The catch-up is the journal up to `at` exactly, so the snapshot's status and
+        // in-flight call follow the records they come after, and nothing is sent twice or out of order.
+        var (session, outcome) = await WorkerSession.AttachAsync(system, await WorkerApi.RegionAsync(c), name, capacity: Buffer, ct: ct, commits: true);
         await using var _ = session;
         if (outcome is ErrorEvent refused) return Problems.From(refused);
         var attached = (SnapshotEvent)outcome;
+        var at = session.AttachedAt;
 
         var response = c.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-store";
         response.Headers["X-Accel-Buffering"] = "no";
-        var ct = c.RequestAborted;
-        await response.Body.FlushAsync(ct);
-
-        long last;
+        SseWrite write = (n, json, id, t) => WriteAsync(response, n, json, id, t);
+        JournalPage read = async (after, limit, t) => (await journal.ReadAsync(name, after, limit, t)).Select(Streamed).ToList();
         try
         {
+            await response.Body.FlushAsync(ct);
+            long last;
             if (cursor is null)
             {
-                // The snapshot's entries: the journal projected exactly up to `last` (the Worker's own projection).
-                var all = await journal.ReadAsync(name, 0, 0, ct);
+                // The snapshot's entries: the journal projected exactly up to `at` (the Worker's own projection).
                 var state = new WorkerState();
-                foreach (var r in all) state.Apply(r.Record);
-                last = all.Count > 0 ? all[^1].Seq : 0;
-                await WriteAsync(response, EventName(attached), Wire.Encode(attached with { Entries = state.Entries.ToList() }), last, ct);
+                if (at > 0)
+                    foreach (var r in await journal.ReadAsync(name, 0, (int)Math.Min(at, int.MaxValue), ct)) state.Apply(r.Record);
+                last = at;
+                await write(EventPump.EventName(attached), Wire.Encode(attached with { Entries = state.Entries.ToList() }), last, ct);
             }
             else
             {
-                last = await ReplayAsync(response, journal, name, cursor.Value, ct);
-                await WriteAsync(response, "status", Wire.Encode(new StatusEvent(attached.Status)), null, ct);
+                last = Math.Max(cursor.Value, await EventPump.ReplayAsync(read, write, cursor.Value, at, ct));
+                await write("status", Wire.Encode(new StatusEvent(attached.Status)), null, ct);
                 if (attached.InFlight is { } inFlight)
-                    await WriteAsync(response, "in_flight",
+                    await write("in_flight",
                         new JsonObject { ["event"] = "in_flight", ["data"] = JsonNode.Parse(Yoi.Messages.Json.YoiJson.Serialize(inFlight)) }.ToJsonString(), null, ct);
             }
-
-            var idle = DateTime.UtcNow;
-            while (!ct.IsCancellationRequested)
-            {
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                wait.CancelAfter(PollInterval);
-                bool more;
-                try { more = await session.Events.WaitToReadAsync(wait.Token); }
-                catch (OperationCanceledException) when (!ct.IsCancellationRequested) { more = true; }
-
-                // Records first: an event-lane event that follows a commit (text_done, run_end…) comes after it.
-                var before = last;
-                last = await ReplayAsync(response, journal, name, last, ct);
-                var wrote = last != before;
-                while (session.Events.TryRead(out var e))
-                {
-                    if (IsLogLane(e)) continue;
-                    await WriteAsync(response, EventName(e), Wire.Encode(e), null, ct);
-                    wrote = true;
-                }
-                if (!more)
-                {
-                    last = await ReplayAsync(response, journal, name, last, ct);
-                    if (session.Overflowed)
-                        await WriteAsync(response, "overflow", new JsonObject
-                        {
-                            ["event"] = "overflow",
-                            ["data"] = new JsonObject
-                            {
-                                ["message"] = $"this client fell more than {Buffer} events behind; reconnect with Last-Event-ID to resume",
-                                ["last_event_id"] = last.ToString(CultureInfo.InvariantCulture),
-                            },
-                        }.ToJsonString(), null, ct);
-                    // Worker stopped (shutdown, hand-off, node loss): end the stream; the client resumes by cursor.
-                    break;
-                }
-                if (wrote) idle = DateTime.UtcNow;
-                else if (DateTime.UtcNow - idle > KeepAlive)
-                {
-                    await response.WriteAsync(": keep-alive\n\n", ct);
-                    await response.Body.FlushAsync(ct);
-                    idle = DateTime.UtcNow;
-                }
-            }
+            await EventPump.PumpAsync(session.Events, () => session.Overflowed, read, write,
+                async t => { await response.WriteAsync(": keep-alive\n\n", t); await response.Body.FlushAsync(t); }, last, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
         catch (IOException) { }
         return Results.Empty;
     }
 
-    private static async Task<long> ReplayAsync(HttpResponse response, JournalReader journal, string name, long after, CancellationToken ct)
-    {
-        while (true)
-        {
-            var page = await journal.ReadAsync(name, after, WorkerApi.MaxPage, ct);
-            foreach (var r in page)
-            {
-                await WriteAsync(response, "journal", new JsonObject { ["event"] = "journal", ["data"] = r.ToJson() }.ToJsonString(), r.Seq, ct);
-                after = r.Seq;
-            }
-            if (page.Count < WorkerApi.MaxPage) return after;
-        }
-    }
+    /// <summary>A committed record as the stream sends it: a `journal` event whose data is the entries API's record.</summary>
+    private static StreamRecord Streamed(CommittedRecord r) =>
+        new(r.Seq, new JsonObject { ["event"] = "journal", ["data"] = r.ToJson() }.ToJsonString());
 
     /// <summary>One SSE message; `data` is one JSON line (compact JSON has no newline).</summary>
     private static async Task WriteAsync(HttpResponse response, string name, string json, long? id, CancellationToken ct)

@@ -32,13 +32,17 @@ public sealed class WorkerSession : IAsyncDisposable
 
     public bool Overflowed => _overflowed;
 
+    /// <summary>With <c>commits</c>: the journal sequence number the snapshot is at. The events then carry a
+    /// <see cref="JournalPosition"/> after each record the Worker commits.</summary>
+    public long AttachedAt { get; private set; }
+
     /// <summary>Attaches (creating the Worker when <paramref name="manifestToml"/> is given). Returns the
     /// <see cref="SnapshotEvent"/>, or the <see cref="ErrorEvent"/> the attach was refused with.</summary>
     public static async Task<(WorkerSession Session, Event Outcome)> AttachAsync(ActorSystem system, IActorRef region, string worker,
-        string? manifestToml = null, string? manifestDir = null, int capacity = 1024, CancellationToken ct = default)
+        string? manifestToml = null, string? manifestDir = null, int capacity = 1024, CancellationToken ct = default, bool commits = false)
     {
         var session = new WorkerSession(system, region, capacity);
-        session._actor.Tell(new SessionActor.Attach(worker, manifestToml, manifestDir));
+        session._actor.Tell(new SessionActor.Attach(worker, manifestToml, manifestDir, commits));
         try
         {
             return (session, await session._attached.Task.WaitAsync(AttachTimeout, ct));
@@ -71,7 +75,7 @@ public sealed class WorkerSession : IAsyncDisposable
     /// <summary>The Worker's client for one session (like the socket endpoint's ConnectionActor).</summary>
     private sealed class SessionActor : ReceiveActor
     {
-        public sealed record Attach(string Worker, string? ManifestToml, string? ManifestDir);
+        public sealed record Attach(string Worker, string? ManifestToml, string? ManifestDir, bool Commits = false);
 
         public sealed record Inbound(Method Method);
 
@@ -79,6 +83,8 @@ public sealed class WorkerSession : IAsyncDisposable
         private readonly IActorRef _region;
         private string? _name;
         private IActorRef? _worker;
+        private bool _commits;
+        private SnapshotEvent? _snapshot; // with commits: held until the position that follows it
 
         public SessionActor(WorkerSession session, IActorRef region)
         {
@@ -87,7 +93,8 @@ public sealed class WorkerSession : IAsyncDisposable
             Receive<Attach>(a =>
             {
                 _name = a.Worker;
-                _region.Tell(new WorkerEnvelope(a.Worker, new AttachClient(Self, a.ManifestToml, a.ManifestDir)), Self);
+                _commits = a.Commits;
+                _region.Tell(new WorkerEnvelope(a.Worker, new AttachClient(Self, a.ManifestToml, a.ManifestDir, a.Commits)), Self);
             });
             Receive<Inbound>(m =>
             {
@@ -101,7 +108,18 @@ public sealed class WorkerSession : IAsyncDisposable
                     _worker = Sender;
                     Context.Watch(Sender);
                 }
-                _session.OnAttached(s);
+                if (_commits && !_session._attached.Task.IsCompleted) _snapshot = s;
+                else _session.OnAttached(s);
+            });
+            Receive<JournalCommitted>(c =>
+            {
+                if (_snapshot is { } s)
+                {
+                    _snapshot = null;
+                    _session.AttachedAt = c.SequenceNr;
+                    _session.OnAttached(s);
+                }
+                else _session.OnEvent(new JournalPosition(c.SequenceNr));
             });
             Receive<ShutdownEvent>(e =>
             {
