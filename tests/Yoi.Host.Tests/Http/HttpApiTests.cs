@@ -143,9 +143,14 @@ public sealed class HttpApiTests(HttpNode node) : IClassFixture<HttpNode>
             Assert.Equal(HttpStatusCode.Accepted, run.StatusCode);
             await http.WaitForStatusAsync("api-pages", "idle", Timeout);
         }
-        await Task.Delay(300); // the run's last records (group commit)
-
+        // The status turns idle before the run's last records may be committed: wait for both runs' run_completed.
         var whole = await http.AllRecordsAsync("api-pages");
+        for (var deadline = DateTime.UtcNow + Timeout; RunsCompleted(whole) < 2 && DateTime.UtcNow < deadline;)
+        {
+            await Task.Delay(100);
+            whole = await http.AllRecordsAsync("api-pages");
+        }
+        Assert.Equal(2, RunsCompleted(whole));
         var paged = await http.AllRecordsAsync("api-pages", limit: 2);
 
         Assert.Equal(Enumerable.Range(1, whole.Count).Select(i => (long)i), whole.Select(r => r["seq"]!.GetValue<long>()));
@@ -155,6 +160,9 @@ public sealed class HttpApiTests(HttpNode node) : IClassFixture<HttpNode>
         await AssertProblemAsync(await http.GetAsync("/api/workers/api-pages/entries?limit=0"), HttpStatusCode.BadRequest, "invalid_request");
         await AssertProblemAsync(await http.GetAsync("/api/workers/api-pages/entries?after=-1"), HttpStatusCode.BadRequest, "invalid_request");
     }
+
+    private static int RunsCompleted(List<JsonNode> records) =>
+        records.Count(r => r["kind"]!.GetValue<string>() == "entry" && r["record"]!["kind"]!.GetValue<string>() == "run_completed");
 
     [Fact(Timeout = 90_000)]
     public async Task Rewind_targets_list_user_inputs_and_rewind_applies_one()

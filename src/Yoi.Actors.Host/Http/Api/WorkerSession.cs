@@ -73,8 +73,14 @@ public sealed class WorkerSession : IAsyncDisposable
     private void OnGone() => _events.Writer.TryComplete();
 
     /// <summary>The Worker's client for one session (like the socket endpoint's ConnectionActor).</summary>
-    private sealed class SessionActor : ReceiveActor
+    private sealed class SessionActor : ReceiveActor, IWithTimers
     {
+        public ITimerScheduler Timers { get; set; } = null!;
+
+        private sealed record ResendAttach;
+
+        private AttachClient? _pending; // re-sent until answered, as the socket endpoint does (ConnectionActor.Attach.cs)
+
         public sealed record Attach(string Worker, string? ManifestToml, string? ManifestDir, bool Commits = false);
 
         public sealed record Inbound(Method Method);
@@ -94,15 +100,34 @@ public sealed class WorkerSession : IAsyncDisposable
             {
                 _name = a.Worker;
                 _commits = a.Commits;
-                _region.Tell(new WorkerEnvelope(a.Worker, new AttachClient(Self, a.ManifestToml, a.ManifestDir, a.Commits)), Self);
+                _pending = new AttachClient(Self, a.ManifestToml, a.ManifestDir, a.Commits);
+                _region.Tell(new WorkerEnvelope(a.Worker, _pending), Self);
+                Timers.StartPeriodicTimer("resend", new ResendAttach(), Endpoint.ConnectionActor.AttachResend);
+            });
+            // An attach routed to a node that just died is lost; once the Worker's shard moved the re-sent one reaches
+            // the new incarnation (the Worker ignores a repeated attach from a client it has).
+            Receive<ResendAttach>(_ =>
+            {
+                if (_pending is not null && _name is not null) _region.Tell(new WorkerEnvelope(_name, _pending), Self);
+                else Timers.Cancel("resend");
             });
             Receive<Inbound>(m =>
             {
                 if (_name is not null) _region.Tell(new WorkerEnvelope(_name, new ClientMethod(m.Method, Self)), Self);
             });
-            Receive<AttachRejected>(r => _session.OnAttached(r.Error));
+            Receive<AttachRejected>(r =>
+            {
+                Answered();
+                _session.OnAttached(r.Error);
+            });
             Receive<SnapshotEvent>(s =>
             {
+                Answered();
+                if (_worker is not null && !Equals(Sender, _worker))
+                {
+                    Sender.Tell(new DetachClient(Self), Self); // a second incarnation answered a re-sent attach
+                    return;
+                }
                 if (_worker is null && !Sender.IsNobody())
                 {
                     _worker = Sender;
@@ -131,6 +156,12 @@ public sealed class WorkerSession : IAsyncDisposable
             {
                 if (Equals(t.ActorRef, _worker)) _session.OnGone();
             });
+        }
+
+        private void Answered()
+        {
+            _pending = null;
+            Timers.Cancel("resend");
         }
 
         protected override void PostStop()
