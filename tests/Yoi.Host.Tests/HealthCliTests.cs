@@ -45,15 +45,6 @@ public sealed class HealthCliTests(TokenServerFixture fixture) : IClassFixture<T
     private static readonly TimeSpan CliTimeout = TimeSpan.FromSeconds(30);
     private static readonly string[] ReadinessChecks = ["akka.cluster.join", "journal", "membership", "snapshot-store", "worker-region"];
 
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
     [Fact(Timeout = 60_000)]
     public async Task Health_of_the_home_node_is_ready_and_lists_every_readiness_check()
     {
@@ -130,7 +121,7 @@ public sealed class HealthCliTests(TokenServerFixture fixture) : IClassFixture<T
         const string password = "pg-pass-never-shown-91";
         using var home = new TempDir("yoi-hl6");
         // Nothing listens on this port: the node starts (the stores are opened lazily) but its journal cannot answer.
-        await using var server = await YoiServer.StartAsync(home.Path, "--journal", $"postgres://yoi:{password}@127.0.0.1:{FreePort()}/yoi");
+        await using var server = await YoiServer.StartAsync(home.Path, "--journal", $"postgres://yoi:{password}@127.0.0.1:{LoopbackPort.Free()}/yoi");
         var r = await YoiCli.RunAsync(CliTimeout, home.Path, "health", "--home", home.Path);
         Assert.True(r.ExitCode == 1, r.ToString());
         Assert.Contains("unhealthy journal: ", r.Stdout);

@@ -17,15 +17,6 @@ public sealed class ObservabilityTests
     private const string Key = "sk-otel-test-SECRET-5d1c07";
     private const string Token = "otel-http-token-77";
 
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
     private static HttpClient Http(string? token = null)
     {
         var c = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
@@ -51,7 +42,7 @@ public sealed class ObservabilityTests
         await using var otlp = new OtlpReceiver();
         using var dir = new TempDir("yoi-otel");
         File.WriteAllText(Path.Combine(dir.Path, "README.md"), "# readme\n");
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         await using var server = await YoiServer.StartAsync(dir.Path, new Dictionary<string, string>
         {
             [KeyVariable] = Key,
@@ -127,7 +118,7 @@ public sealed class ObservabilityTests
     {
         using var homeA = new TempDir("yoi-rdyA");
         using var homeB = new TempDir("yoi-rdyB");
-        int portA = FreePort(), httpB = FreePort();
+        int portA = LoopbackPort.Free(), httpB = LoopbackPort.Free();
         var seed = $"akka.tcp://yoi@127.0.0.1:{portA}";
         // B's only seed is A, which is not running yet: B cannot join.
         await using var b = await YoiServer.StartAsync(homeB.Path, "--seed", seed, "--http", $"127.0.0.1:{httpB}");
@@ -160,7 +151,7 @@ public sealed class ObservabilityTests
     public async Task With_a_token_every_route_but_the_probes_needs_the_bearer_header()
     {
         using var home = new TempDir("yoi-auth");
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         await using var server = await YoiServer.StartAsync(home.Path, new Dictionary<string, string> { ["YOI_TOKEN"] = Token }, "--http", $"127.0.0.1:{port}");
         var url = $"http://127.0.0.1:{port}";
         using var anonymous = Http();
@@ -194,7 +185,7 @@ public sealed class ObservabilityTests
         var keyPath = Path.Combine(home.Path, "node.key");
         File.WriteAllText(certPath, cert.ExportCertificatePem());
         File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         await using var server = await YoiServer.StartAsync(home.Path, "--http", $"127.0.0.1:{port}", "--tls-cert", certPath, "--tls-key", keyPath);
         Assert.Contains($"yoi http endpoint: https://127.0.0.1:{port}", server.Output);
 

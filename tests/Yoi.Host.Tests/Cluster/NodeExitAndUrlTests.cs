@@ -11,13 +11,6 @@ public sealed class NodeExitAndUrlTests
     private static void RequirePostgres() =>
         Assert.SkipWhen(PostgresDatabase.ServerUrl is null, "YOI_TEST_PG is not set (bash .ci/postgres.sh starts PostgreSQL and prints the URL)");
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
     private static async Task<int> ExitCodeAsync(YoiProcess p, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -33,8 +26,8 @@ public sealed class NodeExitAndUrlTests
         var hocon = Path.Combine(home.Path, "join.hocon");
         await File.WriteAllTextAsync(hocon, "akka.cluster.shutdown-after-unsuccessful-join-seed-nodes = 3s\n");
         // The only seed is another address where nobody listens: this node may not form a cluster by itself.
-        await using var p = YoiProcess.Start(home.Path, "serve", "--home", Path.Combine(home.Path, "h"), "--port", FreePort().ToString(),
-            "--seed", $"akka.tcp://yoi@127.0.0.1:{FreePort()}", "--hocon", hocon);
+        await using var p = YoiProcess.Start(home.Path, "serve", "--home", Path.Combine(home.Path, "h"), "--port", LoopbackPort.Free().ToString(),
+            "--seed", $"akka.tcp://yoi@127.0.0.1:{LoopbackPort.Free()}", "--hocon", hocon);
         Assert.Equal(4, await ExitCodeAsync(p, TimeSpan.FromSeconds(60)));
     }
 

@@ -33,14 +33,7 @@ public sealed class HttpNode : IAsyncLifetime
         Dir.Dispose();
     }
 
-    public static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
+    public static int FreePort() => LoopbackPort.Free();
 }
 
 public static class HttpApiClient
