@@ -122,7 +122,15 @@ public sealed class HealthCliTests(TokenServerFixture fixture) : IClassFixture<T
         using var home = new TempDir("yoi-hl6");
         // Nothing listens on this port: the node starts (the stores are opened lazily) but its journal cannot answer.
         await using var server = await YoiServer.StartAsync(home.Path, "--journal", $"postgres://yoi:{password}@127.0.0.1:{LoopbackPort.Free()}/yoi");
-        var r = await YoiCli.RunAsync(CliTimeout, home.Path, "health", "--home", home.Path);
+        // Membership is ready once the node has joined itself, which takes seconds on a loaded box: wait for that
+        // (bounded), so that what stays unready is what the unreachable journal makes so.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        CliResult r;
+        while (!(r = await YoiCli.RunAsync(CliTimeout, home.Path, "health", "--home", home.Path)).Stdout.Contains("healthy   membership"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "membership never became ready: " + r);
+            await Task.Delay(250);
+        }
         Assert.True(r.ExitCode == 1, r.ToString());
         Assert.Contains("unhealthy journal: ", r.Stdout);
         Assert.Contains("unhealthy snapshot-store: ", r.Stdout);

@@ -127,6 +127,16 @@ public sealed class InspectionCliTests(ServerFixture fixture) : IClassFixture<Se
     [Fact(Timeout = 60_000)]
     public async Task Cluster_show_lists_the_single_member_as_up_and_leader()
     {
+        // The node answers its socket before it has joined itself (on a loaded box that takes seconds): wait for the
+        // join, bounded, then check what `cluster show` says of the joined node.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(await YoiJson("cluster", "show")).GetProperty("members").EnumerateArray()
+                   .Any(m => m.GetProperty("status").GetString() == "up"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the node did not join itself within 30 s");
+            await Task.Delay(200);
+        }
+
         var text = await YoiOk("cluster", "show");
         Assert.Contains("akka.tcp://yoi@127.0.0.1:", text.Stdout);
         Assert.Contains("up", text.Stdout);
