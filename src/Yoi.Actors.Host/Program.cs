@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using System.CommandLine;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Yoi.Actors.Host;
 using Yoi.Actors.Host.Cli;
 using Yoi.Actors.Host.Endpoint;
@@ -30,11 +31,16 @@ var tlsCertOption = new Option<string?>("--tls-cert") { Description = "TLS certi
 var tlsKeyOption = new Option<string?>("--tls-key") { Description = "Private key (PEM) of --tls-cert" };
 var tlsClientCaOption = new Option<string?>("--tls-client-ca") { Description = "Require client certificates issued by this CA (PEM): mutual TLS" };
 
+var logLevelOption = new Option<LogLevel>("--log-level")
+{
+    Description = "Least severe log level written (Trace, Debug, Information, Warning, Error; default: $YOI_LOG_LEVEL, else Information)",
+    DefaultValueFactory = _ => Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("YOI_LOG_LEVEL"), true, out var l) ? l : LogLevel.Information,
+};
 var httpOption = new Option<string?>("--http") { Description = "Serve HTTP on HOST:PORT: /healthz, /readyz, /metrics (bearer $YOI_TOKEN on all but the probes; HTTPS with --tls-cert/--tls-key)" };
 
 var serve = new Command("serve", "Run a node: cluster member, journal and client endpoint");
 foreach (var o in new Option[] { homeOption, hostnameOption, portOption, seedOption, journalOption, journalSyncOption, hoconOption, listenOption,
-             maxLineOption, helloTimeoutOption, maxConnectionsOption, maxUnauthOption, tlsCertOption, tlsKeyOption, tlsClientCaOption, httpOption }) serve.Options.Add(o);
+             maxLineOption, helloTimeoutOption, maxConnectionsOption, maxUnauthOption, tlsCertOption, tlsKeyOption, tlsClientCaOption, httpOption, logLevelOption }) serve.Options.Add(o);
 serve.SetAction(async (parse, ct) =>
 {
     var home = NodeHost.ResolveHome(parse.GetValue(homeOption));
@@ -128,7 +134,7 @@ serve.SetAction(async (parse, ct) =>
     IHost host;
     try
     {
-        host = NodeHost.Build(options, endpoint, http: http);
+        host = NodeHost.Build(options, endpoint, parse.GetValue(logLevelOption), http);
     }
     catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or FormatException)
     {

@@ -68,6 +68,12 @@ public static class YoiHosting
                 registry.Register<Yoi.Actors.Delegation.AllocationRegistry>(system.ActorOf(Yoi.Actors.Delegation.AllocationActor.Props(), "yoi-allocation")))
             // Membership gate: the endpoint serves clients only while this node's membership is confirmed.
             .WithActors((system, _) => system.ActorOf(MembershipGateActor.Props(journal.Fence), MembershipGateActor.Name))
+            // Journal read paths and the fence trigger made ready before a failover needs them (JournalWarmUp).
+            .WithActors((system, _) =>
+            {
+                var self = Cluster.Get(system).SelfAddress;
+                system.ActorOf(JournalWarmUp.Props($"{self.Host}:{self.Port}", journal.Fence), "yoi-journal-warm-up");
+            })
             .WithShardRegion<WorkerRegion>(RegionName,
                 (_, _, resolver) =>
                 {

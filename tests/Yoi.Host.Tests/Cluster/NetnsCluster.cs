@@ -264,15 +264,17 @@ public sealed class NetnsCluster : IAsyncDisposable
         Note(line);
     }
 
-    /// <summary>The fault timeline and every node incarnation's whole log (DEBUG and dead-letter lines left out), for a
-    /// failed scenario's output; also written to files under $YOI_CLUSTER_LOGS (default /tmp/yoi-cluster-logs/ID).</summary>
+    /// <summary>The fault timeline and every node incarnation's whole log (DEBUG and dead-letter lines left out unless
+    /// the nodes were asked for them with YOI_LOG_LEVEL=Debug), for a failed scenario's output; also written to files
+    /// under $YOI_CLUSTER_LOGS (default /tmp/yoi-cluster-logs/ID).</summary>
     public string Logs()
     {
+        var debug = Environment.GetEnvironmentVariable("YOI_LOG_LEVEL") is "Debug" or "debug" or "Trace" or "trace";
         List<(int Index, YoiServer Server)> all;
         lock (_started) all = [.. _started];
         var text = string.Join("\n", Log) + "\n" + string.Join("\n", all.Select((n, k) =>
             $"--- node {n.Index} ({Address(n.Index)}), incarnation {k}, {(n.Server.HasExited ? $"exited {n.Server.ExitCode}" : "running")} ---\n" +
-            string.Join("\n", n.Server.Output.Split('\n').Where(l => !l.Contains("[DEBUG]") && !l.Contains("dead letters")))));
+            string.Join("\n", n.Server.Output.Split('\n').Where(l => debug || (!l.Contains("[DEBUG]") && !l.Contains("dead letters"))))));
         try
         {
             var dir = Path.Combine(Environment.GetEnvironmentVariable("YOI_CLUSTER_LOGS") ?? "/tmp/yoi-cluster-logs", _id);

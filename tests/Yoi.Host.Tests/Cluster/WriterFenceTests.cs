@@ -65,6 +65,43 @@ public sealed class WriterFenceTests : IDisposable
         await JournalAudit.AssertSingleWriterAsync(db, "fw");
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task A_node_warms_its_journal_and_creates_the_fence_trigger_at_start_before_any_Worker_recovers()
+    {
+        RequirePostgres();
+        await using var db = await PostgresDatabase.CreateAsync();
+        using var home = new TempDir("yoi-wfw");
+        await using var node = await YoiServer.StartAsync(home.Path, "--journal", db.Url);
+
+        // No client, no Worker: what a survivor's first failover hand-off would otherwise do for the first time.
+        await using var c = new NpgsqlConnection(db.ConnectionString);
+        await c.OpenAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            await using var q = new NpgsqlCommand("""
+                SELECT (SELECT count(*) FROM pg_trigger WHERE tgname = 'yoi_fence' AND NOT tgisinternal),
+                       (SELECT count(*) FROM journal WHERE persistence_id LIKE 'yoi-warm-up|%'),
+                       (SELECT count(*) FROM journal WHERE persistence_id LIKE 'worker|%')
+                """, c);
+            long trigger = 0, warm = 0, workers = 0;
+            try
+            {
+                await using var r = await q.ExecuteReaderAsync();
+                await r.ReadAsync();
+                (trigger, warm, workers) = (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2));
+            }
+            catch (PostgresException e) when (e.SqlState == "42P01") { } // the plugin has not created the journal yet
+            if (trigger == 1 && warm == 1)
+            {
+                Assert.Equal(0, workers);
+                break;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"after 60 s: fence trigger {trigger}, warm-up marker rows {warm}");
+            await Task.Delay(250);
+        }
+    }
+
     [Fact]
     public async Task Journal_trigger_refuses_a_row_from_a_writer_that_does_not_own_the_worker()
     {
