@@ -25,6 +25,7 @@ for (const t of yoi.throughput)
 for (const t of yoi.throughput)
   row(`CPU per turn at ${t.agents} concurrent agent${t.agents > 1 ? "s" : ""} (ms, whole process)`, (r) => f(tp(r, t.agents)?.cpu_ms_per_turn));
 row(`recovery of a ${i(yoi.recovery.entries)}-entry Yoi session = ${yoi.recovery.turns} turns (ms, median)`, (r) => `${f(r.recovery.median_ms)} (${i(r.recovery.entries)} ${r.recovery.entry_unit})`);
+row(`recovery of the same session on a warm node / in a warm process (ms, median)`, (r) => f(r.recovery.warm_node_median_ms ?? r.recovery.median_ms));
 row(`resident memory per idle agent (RSS delta, ${yoi.memory.agents} agents)`, (r) => kb(r.memory.rss_bytes_per_agent));
 row("managed/JS heap per idle agent", (r) => kb(r.memory.heap_bytes_per_agent));
 for (const w of yoi.bytes_per_turn)
