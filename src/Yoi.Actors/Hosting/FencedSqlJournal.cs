@@ -16,12 +16,14 @@ namespace Yoi.Actors.Hosting;
 /// <see cref="ReadHighestSequenceNrAsync"/>: the highest number and the replay both see every append of the
 /// previous owner that the database accepted, and the previous owner's later appends are refused by the trigger.
 /// Appends go through <see cref="JournalWriter"/> (prepared statement, many Workers per transaction) unless
-/// <c>yoi-fence.batched-writes = off</c>; replay, deletes and queries stay the plugin's.</summary>
+/// <c>yoi-fence.batched-writes = off</c>; replays through <see cref="JournalReader"/> unless
+/// <c>yoi-fence.direct-replay = off</c>; deletes and queries stay the plugin's.</summary>
 public sealed class FencedSqlJournal : SqlWriteJournal
 {
     private readonly WriterFence _fence;
     private readonly ILoggingAdapter _log;
     private readonly JournalWriter? _writer;
+    private readonly JournalReader? _reader;
     private readonly Akka.Serialization.Serialization _serialization;
 
     /// <summary>The latest append per Worker still in flight: a recovery (after a restart of the same incarnation)
@@ -39,6 +41,8 @@ public sealed class FencedSqlJournal : SqlWriteJournal
         if (config.GetBoolean("yoi-fence.batched-writes", true))
             _writer = new JournalWriter(_fence,
                 string.Equals(config.GetString("yoi-fence.synchronous", "normal"), "full", StringComparison.OrdinalIgnoreCase) ? SqliteSync.Full : SqliteSync.Normal);
+        if (config.GetBoolean("yoi-fence.direct-replay", true))
+            _reader = new JournalReader(_fence.Postgres, _fence.ConnectionString, _serialization);
     }
 
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
@@ -67,6 +71,12 @@ public sealed class FencedSqlJournal : SqlWriteJournal
         }
         return await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken);
     }
+
+    public override Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr, long max,
+        Action<IPersistentRepresentation> recoveryCallback) =>
+        _reader is null
+            ? base.ReplayMessagesAsync(context, persistenceId, fromSequenceNr, toSequenceNr, max, recoveryCallback)
+            : _reader.ReplayAsync(persistenceId, fromSequenceNr, toSequenceNr, max, recoveryCallback, CancellationToken.None);
 
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
     {

@@ -1,6 +1,4 @@
 using System.Data.Common;
-using Microsoft.Data.Sqlite;
-using Npgsql;
 using Yoi.Actors.Hosting;
 
 namespace Yoi.Actors.Tests.Hosting;
@@ -15,58 +13,15 @@ public sealed class JournalWriterTests
     [Fact]
     public async Task Sqlite_many_workers_land_in_order_and_a_superseded_worker_alone_is_refused()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "yoi-jw-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        try
-        {
-            var fence = new WriterFence(false, $"Data Source={Path.Combine(dir, "j.db")};Pooling=True", "me");
-            await using (var c = await fence.OpenAsync(default))
-                await WriterFence.ExecAsync(c, """
-                    CREATE TABLE journal (ordering INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, created INTEGER NOT NULL,
-                      deleted Bit NOT NULL, persistence_id NVarChar(255) NOT NULL, sequence_number INTEGER NOT NULL,
-                      message VarBinary NOT NULL, manifest NVarChar(500) NULL, identifier INTEGER NULL, writer_uuid NVarChar(128) NULL);
-                    CREATE UNIQUE INDEX journal_uq ON journal (persistence_id, sequence_number);
-                    """, default);
-            await RunScenarioAsync(fence);
-        }
-        finally
-        {
-            SqliteConnection.ClearAllPools();
-            Directory.Delete(dir, true);
-        }
+        await using var db = await JournalTestDatabase.SqliteAsync();
+        await RunScenarioAsync(db.Fence);
     }
 
     [Fact]
     public async Task Postgres_many_workers_land_in_order_and_a_superseded_worker_alone_is_refused()
     {
-        var server = Environment.GetEnvironmentVariable("YOI_TEST_PG");
-        Assert.SkipWhen(string.IsNullOrEmpty(server), "YOI_TEST_PG is not set (bash .ci/postgres.sh starts PostgreSQL and prints the URL)");
-        var admin = PostgresUrl.ToConnectionString(server!);
-        var name = "yoi_jw_" + Guid.NewGuid().ToString("N")[..12];
-        await using (var c = new NpgsqlConnection(admin))
-        {
-            await c.OpenAsync();
-            await WriterFence.ExecAsync(c, $"CREATE DATABASE {name}", default);
-        }
-        try
-        {
-            var db = new NpgsqlConnectionStringBuilder(admin) { Database = name, Options = "-c yoi.writer=me" }.ConnectionString;
-            var fence = new WriterFence(true, db, "me");
-            await using (var c = await fence.OpenAsync(default))
-                await WriterFence.ExecAsync(c, """
-                    CREATE TABLE journal (ordering BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, created BIGINT NOT NULL,
-                      deleted BOOLEAN NOT NULL, persistence_id TEXT NOT NULL, sequence_number BIGINT NOT NULL, message BYTEA NOT NULL,
-                      manifest TEXT, identifier INTEGER, writer_uuid TEXT, CONSTRAINT journal_uq UNIQUE (persistence_id, sequence_number));
-                    """, default);
-            await RunScenarioAsync(fence);
-        }
-        finally
-        {
-            NpgsqlConnection.ClearAllPools();
-            await using var c = new NpgsqlConnection(admin);
-            await c.OpenAsync();
-            await WriterFence.ExecAsync(c, $"DROP DATABASE IF EXISTS {name} WITH (FORCE)", default);
-        }
+        await using var db = await JournalTestDatabase.PostgresAsync();
+        await RunScenarioAsync(db.Fence);
     }
 
     private static async Task RunScenarioAsync(WriterFence fence)
