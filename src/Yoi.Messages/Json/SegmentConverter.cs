@@ -6,24 +6,55 @@ namespace Yoi.Messages.Json;
 /// <summary>Internally tagged `kind` with a fallback: an unknown kind decodes as <see cref="UnknownSegment"/>.</summary>
 public sealed class SegmentConverter : JsonConverter<Segment>
 {
+    /// <remarks>Read straight off the reader (no JsonDocument per segment): a journal recovery decodes every user
+    /// input's segments.</remarks>
     public override Segment Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        using var doc = JsonDocument.ParseValue(ref reader);
-        var root = doc.RootElement;
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("kind", out var kindEl) || kindEl.ValueKind != JsonValueKind.String)
+        if (reader.TokenType != JsonTokenType.StartObject)
             throw new JsonException("segment must be an object with a string `kind`");
-        string Str(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String
-            ? v.GetString()! : throw new JsonException($"segment `{kindEl.GetString()}` needs string `{name}`");
-        uint U32(string name) => root.TryGetProperty(name, out var v) && v.TryGetUInt32(out var n)
-            ? n : throw new JsonException($"segment `paste` needs unsigned `{name}`");
-        return kindEl.GetString() switch
+        string? kind = null, content = null, path = null, selector = null;
+        uint? id = null, chars = null, lines = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            "text" => new TextSegment(Str("content")),
-            "paste" => new PasteSegment(U32("id"), U32("chars"), U32("lines"), Str("content")),
-            "file_ref" => new FileRefSegment(Str("path")),
-            "flow" => new FlowSegment(Str("selector")),
+            var name = reader.GetString();
+            reader.Read();
+            switch (name)
+            {
+                case "kind": kind = reader.TokenType == JsonTokenType.String ? reader.GetString() : null; break;
+                case "content": content = String(ref reader); break;
+                case "path": path = String(ref reader); break;
+                case "selector": selector = String(ref reader); break;
+                case "id": id = U32(ref reader); break;
+                case "chars": chars = U32(ref reader); break;
+                case "lines": lines = U32(ref reader); break;
+                default: reader.Skip(); break;
+            }
+        }
+        if (kind is null) throw new JsonException("segment must be an object with a string `kind`");
+        string Str(string? value, string name) => value ?? throw new JsonException($"segment `{kind}` needs string `{name}`");
+        uint Num(uint? value, string name) => value ?? throw new JsonException($"segment `paste` needs unsigned `{name}`");
+        return kind switch
+        {
+            "text" => new TextSegment(Str(content, "content")),
+            "paste" => new PasteSegment(Num(id, "id"), Num(chars, "chars"), Num(lines, "lines"), Str(content, "content")),
+            "file_ref" => new FileRefSegment(Str(path, "path")),
+            "flow" => new FlowSegment(Str(selector, "selector")),
             _ => new UnknownSegment(),
         };
+    }
+
+    private static string? String(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.String) return reader.GetString();
+        reader.Skip();
+        return null;
+    }
+
+    private static uint? U32(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetUInt32(out var n)) return n;
+        reader.Skip();
+        return null;
     }
 
     public override void Write(Utf8JsonWriter writer, Segment value, JsonSerializerOptions options)

@@ -10,18 +10,31 @@ public sealed class TaggedAsBaseConverter<TBase, TDerived> : JsonConverter<TDeri
     where TBase : class
     where TDerived : TBase
 {
+    /// <remarks>Peeks for `kind` on a copy of the reader and decodes from the reader itself (no JsonDocument and second
+    /// decode per value: every tool result of a recovered session comes through here).</remarks>
     public override TDerived Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        using var doc = JsonDocument.ParseValue(ref reader);
-        var root = doc.RootElement;
-        if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("kind", out _))
+        if (HasKind(reader))
         {
-            var value = root.Deserialize<TBase>(options);
+            var value = JsonSerializer.Deserialize<TBase>(ref reader, options);
             return value is TDerived d
                 ? d
                 : throw new JsonException($"expected a {typeof(TDerived).Name}, got {value?.GetType().Name ?? "null"}");
         }
-        return root.Deserialize<TDerived>(options) ?? throw new JsonException($"null {typeof(TDerived).Name}");
+        return JsonSerializer.Deserialize<TDerived>(ref reader, options) ?? throw new JsonException($"null {typeof(TDerived).Name}");
+    }
+
+    /// <summary>Whether the object at the reader has a top-level `kind` property (the reader is a copy).</summary>
+    private static bool HasKind(Utf8JsonReader probe)
+    {
+        if (probe.TokenType != JsonTokenType.StartObject) return false;
+        while (probe.Read() && probe.TokenType == JsonTokenType.PropertyName)
+        {
+            if (probe.ValueTextEquals("kind"u8)) return true;
+            probe.Read();
+            probe.Skip();
+        }
+        return false;
     }
 
     public override void Write(Utf8JsonWriter writer, TDerived value, JsonSerializerOptions options) =>
