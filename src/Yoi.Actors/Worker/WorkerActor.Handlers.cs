@@ -1,34 +1,50 @@
+using System.Reflection;
+
 namespace Yoi.Actors.Worker;
 
-/// <summary>The Worker's handler tables. <c>ReceivePersistentActor.Become(Action)</c> rebuilt the whole table (every
-/// handler delegate and its compiled matcher, ≈ 10 KB) on each state change, twice per turn; here each Become-state's
-/// table is built once per incarnation, on its first use, and a state change only swaps the reference. The state
-/// methods still list what they accept with <c>Command&lt;T&gt;</c> (first match wins, as before); the handlers every
-/// state accepts are built once and shared by the four tables.</summary>
+/// <summary>The Worker's handler tables, one per Become-state, built once per process and shared by every Worker.
+/// <c>ReceivePersistentActor.Become(Action)</c> rebuilt the whole table (every handler delegate and its compiled
+/// matcher, ≈ 10 KB) on each state change, twice per turn; tables per incarnation still cost every idle Worker ≈ 5 KB of
+/// delegates. The state methods still list what they accept with <c>Command&lt;T&gt;</c> (first match wins); the first
+/// Worker to enter a state runs its state method once, and each handler it registers — a lambda or method group of this
+/// class, bound to that Worker — is turned into an open delegate taking the Worker as its first argument
+/// (<see cref="Open{T}"/>), so the table holds no Worker. A handler that captures anything but the Worker is refused when
+/// the table is built (the state-table and compaction tests enter every state). The handlers every state accepts are one table, included by the
+/// others.</summary>
 public sealed partial class WorkerActor
 {
-    private readonly Handlers _recoverHandlers = new();
-    private Handlers _commandHandlers = new(); // empty until recovery completes (Akka stashes commands until then)
+    private static Handlers? s_recoverHandlers, s_commonHandlers, s_idleHandlers, s_runningHandlers, s_pausedHandlers, s_compactingHandlers;
+    private static readonly Handlers NoHandlers = new(); // until recovery completes (Akka stashes commands until then)
+    private Handlers _commandHandlers = NoHandlers;
     private Handlers? _building;
-    private Handlers? _commonHandlers, _idleHandlers, _runningHandlers, _pausedHandlers, _compactingHandlers;
 
     protected override void OnCommand(object message)
     {
-        if (!_commandHandlers.Handle(message)) Unhandled(message);
+        if (!_commandHandlers.Handle(this, message)) Unhandled(message);
     }
 
     protected override void OnRecover(object message)
     {
-        if (!_recoverHandlers.Handle(message)) Unhandled(message);
+        if (!(s_recoverHandlers ?? Shared(ref s_recoverHandlers, Recovering)).Handle(this, message)) Unhandled(message);
     }
 
     /// <summary>Registers a command handler in the state table being built (only from a state method).</summary>
-    private void Command<T>(Action<T> handle, Predicate<T>? when = null) =>
-        (_building ?? throw new InvalidOperationException("Command<T> is only called from a state method")).Add(new Handler<T>(handle, when));
+    private void Command<T>(Action<T> handle, Predicate<T>? when = null) => Building().Add(new Handler<T>(Open(handle), when is null ? null : Open(when)));
 
-    private void Recover<T>(Action<T> handle) => _recoverHandlers.Add(new Handler<T>(handle, null));
+    /// <summary>Registers a recovery handler (only from <see cref="Recovering"/>).</summary>
+    private void Recover<T>(Action<T> handle) => Building().Add(new Handler<T>(Open(handle), null));
+
+    private Handlers Building() => _building ?? throw new InvalidOperationException("handlers are only registered from a state method");
 
     private void Become(Handlers state) => _commandHandlers = state;
+
+    /// <summary>The process-wide table of a state, built by this Worker on first use (two Workers racing build equal tables;
+    /// one wins). Callers test the field first: the method group of <paramref name="state"/> is a new delegate each time.</summary>
+    private Handlers Shared(ref Handlers? table, Action state)
+    {
+        Interlocked.CompareExchange(ref table, Build(state), null);
+        return table;
+    }
 
     /// <summary>Runs a state method once, collecting the handlers it registers.</summary>
     private Handlers Build(Action state)
@@ -47,11 +63,23 @@ public sealed partial class WorkerActor
     }
 
     /// <summary>In a state method: the handlers accepted in every state, at this position of the table.</summary>
-    private void CommonCommands()
+    private void CommonCommands() => Building().Add(new Include(s_commonHandlers ?? Shared(ref s_commonHandlers, EveryStateCommands)));
+
+    private static Action<WorkerActor, T> Open<T>(Action<T> handle) => Open<Action<WorkerActor, T>>(handle, d => (_, m) => ((Action<T>)d)(m));
+
+    private static Func<WorkerActor, T, bool> Open<T>(Predicate<T> when) => Open<Func<WorkerActor, T, bool>>(when, d => (_, m) => ((Predicate<T>)d)(m));
+
+    /// <summary>A delegate bound to a Worker (a method of this class, or a lambda that uses only <c>this</c>, which the
+    /// compiler makes an instance method) becomes the same method taking the Worker as an argument; a lambda that captures
+    /// nothing is kept as it is.</summary>
+    private static TOpen Open<TOpen>(Delegate bound, Func<Delegate, TOpen> keep) where TOpen : Delegate => bound.Target switch
     {
-        var common = _commonHandlers ??= Build(EveryStateCommands);
-        _building!.Add(new Include(common));
-    }
+        WorkerActor => bound.Method.CreateDelegate<TOpen>(),
+        { } target when target.GetType().GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic).Length == 0 => keep(bound),
+        null => keep(bound),
+        { } target => throw new InvalidOperationException(
+            $"a Worker handler ({bound.Method.Name}) may use only the Worker, not the state of {target.GetType().Name}: the tables are shared"),
+    };
 
     private sealed class Handlers
     {
@@ -59,10 +87,10 @@ public sealed partial class WorkerActor
 
         public void Add(Handler handler) => _handlers.Add(handler);
 
-        public bool Handle(object message)
+        public bool Handle(WorkerActor self, object message)
         {
             foreach (var handler in _handlers)
-                if (handler.TryHandle(message))
+                if (handler.TryHandle(self, message))
                     return true;
             return false;
         }
@@ -70,15 +98,15 @@ public sealed partial class WorkerActor
 
     private abstract class Handler
     {
-        public abstract bool TryHandle(object message);
+        public abstract bool TryHandle(WorkerActor self, object message);
     }
 
-    private sealed class Handler<T>(Action<T> handle, Predicate<T>? when) : Handler
+    private sealed class Handler<T>(Action<WorkerActor, T> handle, Func<WorkerActor, T, bool>? when) : Handler
     {
-        public override bool TryHandle(object message)
+        public override bool TryHandle(WorkerActor self, object message)
         {
-            if (message is not T m || (when is not null && !when(m))) return false;
-            handle(m);
+            if (message is not T m || (when is not null && !when(self, m))) return false;
+            handle(self, m);
             return true;
         }
     }
@@ -86,6 +114,6 @@ public sealed partial class WorkerActor
     /// <summary>A shared table as one entry of another.</summary>
     private sealed class Include(Handlers table) : Handler
     {
-        public override bool TryHandle(object message) => table.Handle(message);
+        public override bool TryHandle(WorkerActor self, object message) => table.Handle(self, message);
     }
 }

@@ -48,7 +48,11 @@ public sealed partial class WorkerActor : UntypedPersistentActor, IWithTimers
     {
         _name = name;
         _runtime = runtime;
+    }
 
+    /// <summary>Recovery: the latest snapshot, then the events after it.</summary>
+    private void Recovering()
+    {
         Recover<SnapshotOffer>(offer =>
         {
             _state = WorkerState.FromSnapshot((WorkerSnapshot)offer.Snapshot);
@@ -82,28 +86,28 @@ public sealed partial class WorkerActor : UntypedPersistentActor, IWithTimers
     {
         _status = WorkerStatus.Idle;
         SetReceiveTimeout(_runtime.IdlePassivation ?? TimeSpan.FromMinutes(2));
-        Become(_idleHandlers ??= Build(Idle));
+        Become(s_idleHandlers ?? Shared(ref s_idleHandlers, Idle));
     }
 
     private void BecomePaused()
     {
         _status = WorkerStatus.Paused;
         SetReceiveTimeout(_runtime.IdlePassivation ?? TimeSpan.FromMinutes(2));
-        Become(_pausedHandlers ??= Build(Paused));
+        Become(s_pausedHandlers ?? Shared(ref s_pausedHandlers, Paused));
     }
 
     private void BecomeRunning()
     {
         _status = WorkerStatus.Running;
         SetReceiveTimeout(null);
-        Become(_runningHandlers ??= Build(Running));
+        Become(s_runningHandlers ?? Shared(ref s_runningHandlers, Running));
     }
 
     /// <summary>A manual compaction (WorkerActor.Compaction): the status stays Idle, methods wait in the stash.</summary>
     private void BecomeCompacting()
     {
         SetReceiveTimeout(null);
-        Become(_compactingHandlers ??= Build(Compacting));
+        Become(s_compactingHandlers ?? Shared(ref s_compactingHandlers, Compacting));
     }
 
     private void Idle()
