@@ -16,8 +16,9 @@ namespace Yoi.Actors.Hosting;
 /// <see cref="ReadHighestSequenceNrAsync"/>: the highest number and the replay both see every append of the
 /// previous owner that the database accepted, and the previous owner's later appends are refused by the trigger.
 /// Appends go through <see cref="JournalWriter"/> (prepared statement, many Workers per transaction) unless
-/// <c>yoi-fence.batched-writes = off</c>; replays through <see cref="JournalReader"/> unless
-/// <c>yoi-fence.direct-replay = off</c>; deletes and queries stay the plugin's.</summary>
+/// <c>yoi-fence.batched-writes = off</c>; replays and highest sequence numbers through <see cref="JournalReader"/> unless
+/// <c>yoi-fence.direct-replay = off</c>; deletes and queries stay the plugin's. On SQLite the claim runs on the
+/// writer's connection (one writer per file).</summary>
 public sealed class FencedSqlJournal : SqlWriteJournal
 {
     private readonly WriterFence _fence;
@@ -56,7 +57,10 @@ public sealed class FencedSqlJournal : SqlWriteJournal
             bool claimed;
             try
             {
-                claimed = await _fence.ClaimAsync(persistenceId, cts.Token);
+                // SQLite has one writer per file: the claim queues on the journal writer's connection (JournalWriter).
+                claimed = _writer is not null && !_fence.Postgres
+                    ? await _writer.ClaimAsync(persistenceId, cts.Token)
+                    : await _fence.ClaimAsync(persistenceId, cts.Token);
             }
             catch
             {
@@ -69,7 +73,10 @@ public sealed class FencedSqlJournal : SqlWriteJournal
                 throw new InvalidOperationException($"{persistenceId}: this node was removed from the cluster; it may not take the Worker");
             }
         }
-        return await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken);
+        // Our own read needs our own writer: the plugin's read also waits for the plugin's own writes in flight.
+        return _reader is null || _writer is null
+            ? await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken)
+            : await _reader.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken);
     }
 
     public override Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr, long max,

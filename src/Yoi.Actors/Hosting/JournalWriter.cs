@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Data;
 using System.Data.Common;
 using System.Threading.Channels;
@@ -26,6 +27,10 @@ internal readonly record struct JournalRowData(string PersistenceId, long Sequen
 /// <item>When a transaction of several writes fails (a refused append of one superseded Worker, a duplicate key) it is
 /// rolled back and each write is retried alone, so one Worker's refusal fails only that Worker's write.</item>
 /// <item>One loop: rows of one Worker land in the order they were queued, and SQLite has one writer per file anyway.</item>
+/// <item>SQLite: a recovery's writer claim (<see cref="ClaimAsync"/>) runs here too, on the same connection, before the
+/// next transaction (ahead of the queued writes: the journal waits for a Worker's own writes in flight before it
+/// claims). On its own connection it competed for the file's write lock with this loop's back-to-back transactions
+/// and lost under load, sleeping in SQLite's busy handler (its retry sleeps grow to 25–100 ms).</item>
 /// </list></summary>
 internal sealed class JournalWriter : IDisposable
 {
@@ -36,7 +41,9 @@ internal sealed class JournalWriter : IDisposable
 
     private readonly WriterFence _fence;
     private readonly string _sqlitePragmas;
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<object> _queue = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentQueue<PendingClaim> _claims = new();
+    private static readonly object ClaimQueued = new(); // wakes the loop for a claim
     private readonly Task _loop;
     private readonly List<Pending> _batch = new();
     private DbConnection? _connection;
@@ -45,6 +52,11 @@ internal sealed class JournalWriter : IDisposable
     private sealed class Pending(JournalRowData[] rows) : TaskCompletionSource(TaskCreationOptions.None)
     {
         public JournalRowData[] Rows { get; } = rows;
+    }
+
+    private sealed class PendingClaim(string persistenceId) : TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public string PersistenceId { get; } = persistenceId;
     }
 
     public JournalWriter(WriterFence fence, SqliteSync sync)
@@ -63,21 +75,49 @@ internal sealed class JournalWriter : IDisposable
         return pending.Task;
     }
 
+    /// <summary>Makes this node the writer of <paramref name="persistenceId"/> (<see cref="WriterFence.ClaimAsync"/>) on the
+    /// writer's connection, before the next transaction.</summary>
+    public async Task<bool> ClaimAsync(string persistenceId, CancellationToken ct)
+    {
+        await _fence.EnsureTriggerAsync(ct).ConfigureAwait(false);
+        var claim = new PendingClaim(persistenceId);
+        _claims.Enqueue(claim);
+        if (!_queue.Writer.TryWrite(ClaimQueued)) claim.TrySetException(new InvalidOperationException("the journal writer is stopped"));
+        return await claim.Task.WaitAsync(ct).ConfigureAwait(false);
+    }
+
     private async Task LoopAsync()
     {
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            while (_claims.TryDequeue(out var claim)) await RunClaimAsync(claim).ConfigureAwait(false);
             _batch.Clear();
             var rows = 0;
             while (rows < MaxRows && reader.TryRead(out var next))
             {
-                _batch.Add(next);
-                rows += next.Rows.Length;
+                if (next is not Pending pending) continue; // ClaimQueued: its claim runs before the next transaction
+                _batch.Add(pending);
+                rows += pending.Rows.Length;
             }
-            await WriteBatchAsync(_batch, rows).ConfigureAwait(false);
+            if (_batch.Count > 0) await WriteBatchAsync(_batch, rows).ConfigureAwait(false);
         }
+        while (_claims.TryDequeue(out var claim)) await RunClaimAsync(claim).ConfigureAwait(false);
         Close();
+    }
+
+    private async Task RunClaimAsync(PendingClaim claim)
+    {
+        try
+        {
+            var connection = _connection ?? await OpenAsync().ConfigureAwait(false);
+            claim.TrySetResult(await _fence.ClaimOnAsync(connection, claim.PersistenceId, CancellationToken.None).ConfigureAwait(false));
+        }
+        catch (Exception e)
+        {
+            Close();
+            claim.TrySetException(e);
+        }
     }
 
     private async Task WriteBatchAsync(List<Pending> batch, int rows)

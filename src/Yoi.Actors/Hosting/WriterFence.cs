@@ -148,6 +148,13 @@ public sealed record WriterFence(bool Postgres, string ConnectionString, string 
     {
         await EnsureTriggerAsync(ct);
         await using var c = await OpenAsync(ct);
+        return await ClaimOnAsync(c, persistenceId, ct);
+    }
+
+    /// <summary><see cref="ClaimAsync"/> on an open connection (SQLite: the journal writer's own, <see cref="JournalWriter"/>);
+    /// the trigger must exist (<see cref="EnsureTriggerAsync"/>).</summary>
+    internal async Task<bool> ClaimOnAsync(DbConnection c, string persistenceId, CancellationToken ct)
+    {
         var now = Postgres ? "now()" : "CURRENT_TIMESTAMP";
         var claimed = await ExecAsync(c, $"""
             INSERT INTO yoi_writer (persistence_id, writer, claimed_at)

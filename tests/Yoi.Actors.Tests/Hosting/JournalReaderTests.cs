@@ -6,7 +6,7 @@ namespace Yoi.Actors.Tests.Hosting;
 
 /// <summary>The journal's replay path (<see cref="JournalReader"/>) against a real database: the rows the plugin's replay
 /// would hand back — one Worker's, in sequence order, within the bounds, without deleted rows, at most <c>max</c> — each
-/// deserialized through the row's serializer id and manifest.</summary>
+/// deserialized through the row's serializer id and manifest — and the highest sequence number as the plugin reads it.</summary>
 public sealed class JournalReaderTests
 {
     [Fact]
@@ -46,8 +46,18 @@ public sealed class JournalReaderTests
         Assert.Equal(new long[] { 3, 4, 6, 7, 9, 10 }, await ReplayAsync(reader, from: 3, to: 10, max: 100));
         Assert.Equal(new long[] { 3, 4, 6, 7 }, await ReplayAsync(reader, from: 3, to: 10, max: 4));
         Assert.Equal(new long[] { 1, 2, 3, 4, 6, 7, 9, 10, 11, 12 }, await ReplayAsync(reader, from: 0, to: long.MaxValue, max: long.MaxValue));
+        Assert.Equal(new long[] { 11, 12 }, await ReplayAsync(reader, from: 11, to: long.MaxValue, max: long.MaxValue));
         Assert.Empty(await ReplayAsync(reader, from: 13, to: 20, max: 100));
         Assert.Empty(await ReplayAsync(reader, from: 3, to: 10, max: 0));
+
+        // The highest sequence number counts deleted rows (the plugin keeps the highest one for that) and only rows above `from`.
+        await using (var c = await fence.OpenAsync(default))
+            await WriterFence.ExecAsync(c, "UPDATE journal SET deleted = @d WHERE persistence_id = @p AND sequence_number = 12", default, null,
+                ("d", true), ("p", Me));
+        Assert.Equal(12, await reader.ReadHighestSequenceNrAsync(Me, 0, default));
+        Assert.Equal(12, await reader.ReadHighestSequenceNrAsync(Me, 11, default));
+        Assert.Equal(0, await reader.ReadHighestSequenceNrAsync(Me, 12, default));
+        Assert.Equal(0, await reader.ReadHighestSequenceNrAsync("worker|jr-nobody", 0, default));
 
         var replayed = new List<IPersistentRepresentation>();
         await reader.ReplayAsync(Me, 11, 11, 1, replayed.Add, default);

@@ -24,6 +24,51 @@ public sealed class JournalWriterTests
         await RunScenarioAsync(db.Fence);
     }
 
+    [Fact]
+    public async Task Sqlite_a_claim_on_the_writer_sees_the_landed_rows_and_takes_the_worker_back()
+    {
+        await using var db = await JournalTestDatabase.SqliteAsync();
+        await RunClaimScenarioAsync(db.Fence);
+    }
+
+    [Fact]
+    public async Task Postgres_a_claim_on_the_writer_sees_the_landed_rows_and_takes_the_worker_back()
+    {
+        await using var db = await JournalTestDatabase.PostgresAsync();
+        await RunClaimScenarioAsync(db.Fence);
+    }
+
+    private static async Task RunClaimScenarioAsync(WriterFence fence)
+    {
+        Assert.True(await fence.ClaimAsync(Pid(1), default));
+        using var writer = new JournalWriter(fence, SqliteSync.Normal);
+        // The journal claims after the Worker's own writes in flight landed: the claim records both rows (after_seq 2).
+        await writer.WriteAsync([Row(1, 1), Row(1, 2)]);
+        Assert.True(await writer.ClaimAsync(Pid(1), default));
+
+        // Another node took Worker 1 over: this node's append is refused until its next recovery claims it back.
+        await using (var c = await fence.OpenAsync(default))
+            await WriterFence.ExecAsync(c, "UPDATE yoi_writer SET writer = 'other' WHERE persistence_id = @p", default, null, ("p", Pid(1)));
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => writer.WriteAsync([Row(1, 3)]));
+        Assert.True(WriterFence.IsRefusal(refused), refused.ToString());
+        Assert.True(await writer.ClaimAsync(Pid(1), default));
+        await writer.WriteAsync([Row(1, 3)]);
+
+        // A node the cluster removed claims nothing.
+        await using (var c = await fence.OpenAsync(default))
+            await WriterFence.ExecAsync(c, "INSERT INTO yoi_node (address, uid, writer, removed_at) VALUES ('a', 1, 'me', CURRENT_TIMESTAMP)", default);
+        Assert.False(await writer.ClaimAsync(Pid(2), default));
+
+        await using var read = await fence.OpenAsync(default);
+        Assert.Equal(new long[] { 1, 2, 3 }, (await ReadAsync(read, Pid(1))).Select(r => r.Seq));
+        await using var cmd = read.CreateCommand();
+        cmd.CommandText = "SELECT after_seq FROM yoi_claim WHERE persistence_id = 'worker|jw-1' ORDER BY id";
+        var afterSeqs = new List<long>();
+        await using (var r = await cmd.ExecuteReaderAsync())
+            while (await r.ReadAsync()) afterSeqs.Add(r.GetInt64(0));
+        Assert.Equal(new long[] { 0, 2, 2 }, afterSeqs);
+    }
+
     private static async Task RunScenarioAsync(WriterFence fence)
     {
         for (var w = 0; w < Workers; w++) Assert.True(await fence.ClaimAsync(Pid(w), default));
