@@ -214,7 +214,9 @@ public static class ScaleBench
         {
             Interlocked.Increment(ref _all);
             var text = e.Message?.ToString() ?? "";
-            if (text.Contains("timeout", StringComparison.OrdinalIgnoreCase) || text.Contains("timed out", StringComparison.OrdinalIgnoreCase))
+            // Sharding words its store load failure "Failed to load initial entity ids from remember entities store within [5 s]".
+            if (text.Contains("timeout", StringComparison.OrdinalIgnoreCase) || text.Contains("timed out", StringComparison.OrdinalIgnoreCase)
+                || text.Contains("within [", StringComparison.Ordinal))
             {
                 Interlocked.Increment(ref _timeouts);
                 lock (Samples) if (Samples.Count < 3) Samples.Add($"{e.LogSource}: {text}");

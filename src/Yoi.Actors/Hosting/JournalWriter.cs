@@ -91,12 +91,16 @@ internal sealed class JournalWriter : IDisposable
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (_claims.TryDequeue(out var claim)) await RunClaimAsync(claim).ConfigureAwait(false);
             _batch.Clear();
             var rows = 0;
             while (rows < MaxRows && reader.TryRead(out var next))
             {
-                if (next is not Pending pending) continue; // ClaimQueued: its claim runs before the next transaction
+                if (next is not Pending pending)
+                {
+                    // ClaimQueued: its claim (queued before it) runs now, before the next transaction.
+                    while (_claims.TryDequeue(out var queued)) await RunClaimAsync(queued).ConfigureAwait(false);
+                    continue;
+                }
                 _batch.Add(pending);
                 rows += pending.Rows.Length;
             }

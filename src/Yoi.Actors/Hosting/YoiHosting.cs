@@ -34,6 +34,15 @@ public static class YoiHosting
 
         """;
 
+    /// <summary>A shard waits this long for its remember-entities store to load before it gives up and restarts the load.
+    /// Akka's 2 s timed out for most of 100 shards when a node restarted with 10,000 remembered Workers (the stores
+    /// replay while the first Workers recover; bench scale), and each timeout starts the load over after a backoff.</summary>
+    private const string ShardStoreLoad = """
+
+        akka.cluster.sharding.waiting-for-state-timeout = 10s
+
+        """;
+
     /// <summary><c>AddYoiNode(options, o => o.AddChatClient("azure", sp => …))</c>: the node with <paramref name="configure"/>
     /// applied to its options.</summary>
     public static AkkaConfigurationBuilder AddYoiNode(this AkkaConfigurationBuilder builder, YoiNodeOptions options,
@@ -55,7 +64,7 @@ public static class YoiHosting
 
         if (journal.DataOptionsSetup() is { } dataOptions) builder.AddSetup(dataOptions);
         builder
-            .AddHocon(journal.Hocon + NoRebalance + journal.LeaseHocon + (options.SerializeMessages ? "\nakka.actor.serialize-messages = on\n" + LocalOnlySerializer.Hocon : ""), HoconAddMode.Prepend)
+            .AddHocon(journal.Hocon + NoRebalance + ShardStoreLoad + journal.LeaseHocon + (options.SerializeMessages ? "\nakka.actor.serialize-messages = on\n" + LocalOnlySerializer.Hocon : ""), HoconAddMode.Prepend)
             .WithRemoting(new RemoteOptions { HostName = options.Hostname, Port = options.Port })
             .WithClustering(new ClusterOptions
             {
