@@ -16,7 +16,7 @@ namespace Yoi.Actors.Hosting;
 /// <see cref="ReadHighestSequenceNrAsync"/>: the highest number and the replay both see every append of the
 /// previous owner that the database accepted, and the previous owner's later appends are refused by the trigger.
 /// Appends go through <see cref="JournalWriter"/> (prepared statement, many Workers per transaction) unless
-/// <c>yoi-fence.batched-writes = off</c>; replays and highest sequence numbers through <see cref="JournalReader"/> unless
+/// <c>yoi-fence.batched-writes = off</c>; replays and highest sequence numbers through <see cref="JournalReplay"/> unless
 /// <c>yoi-fence.direct-replay = off</c>; deletes and queries stay the plugin's. On SQLite the claim runs on the
 /// writer's connection (one writer per file).</summary>
 public sealed class FencedSqlJournal : SqlWriteJournal
@@ -24,7 +24,7 @@ public sealed class FencedSqlJournal : SqlWriteJournal
     private readonly WriterFence _fence;
     private readonly ILoggingAdapter _log;
     private readonly JournalWriter? _writer;
-    private readonly JournalReader? _reader;
+    private readonly JournalReplay? _reader;
     private readonly Akka.Serialization.Serialization _serialization;
 
     /// <summary>The latest append per Worker still in flight: a recovery (after a restart of the same incarnation)
@@ -43,7 +43,7 @@ public sealed class FencedSqlJournal : SqlWriteJournal
             _writer = new JournalWriter(_fence,
                 string.Equals(config.GetString("yoi-fence.synchronous", "normal"), "full", StringComparison.OrdinalIgnoreCase) ? SqliteSync.Full : SqliteSync.Normal);
         if (config.GetBoolean("yoi-fence.direct-replay", true))
-            _reader = new JournalReader(_fence.Postgres, _fence.ConnectionString, _serialization);
+            _reader = new JournalReplay(_fence, _serialization);
     }
 
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)

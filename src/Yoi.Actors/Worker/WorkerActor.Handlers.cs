@@ -9,8 +9,8 @@ namespace Yoi.Actors.Worker;
 /// Worker to enter a state runs its state method once, and each handler it registers — a lambda or method group of this
 /// class, bound to that Worker — is turned into an open delegate taking the Worker as its first argument
 /// (<see cref="Open{T}"/>), so the table holds no Worker. A handler that captures anything but the Worker is refused when
-/// the table is built (the state-table and compaction tests enter every state). The handlers every state accepts are one table, included by the
-/// others.</summary>
+/// the table is built (the state-table and compaction tests enter every state). The handlers every state accepts are
+/// one table, included by the others.</summary>
 public sealed partial class WorkerActor
 {
     private static Handlers? s_recoverHandlers, s_commonHandlers, s_idleHandlers, s_runningHandlers, s_pausedHandlers, s_compactingHandlers;

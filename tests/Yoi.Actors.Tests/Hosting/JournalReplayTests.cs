@@ -4,10 +4,10 @@ using Yoi.Actors.Hosting;
 
 namespace Yoi.Actors.Tests.Hosting;
 
-/// <summary>The journal's replay path (<see cref="JournalReader"/>) against a real database: the rows the plugin's replay
+/// <summary>The journal's replay path (<see cref="JournalReplay"/>) against a real database: the rows the plugin's replay
 /// would hand back — one Worker's, in sequence order, within the bounds, without deleted rows, at most <c>max</c> — each
 /// deserialized through the row's serializer id and manifest — and the highest sequence number as the plugin reads it.</summary>
-public sealed class JournalReaderTests
+public sealed class JournalReplayTests
 {
     [Fact]
     public async Task Sqlite_replay_hands_back_one_workers_live_rows_in_order_within_bounds_and_max()
@@ -41,7 +41,7 @@ public sealed class JournalReaderTests
                 ("d", true), ("p", Me));
 
         using var system = ActorSystem.Create("jr");
-        var reader = new JournalReader(fence.Postgres, fence.ConnectionString, system.Serialization);
+        var reader = new JournalReplay(fence, system.Serialization);
 
         Assert.Equal(new long[] { 3, 4, 6, 7, 9, 10 }, await ReplayAsync(reader, from: 3, to: 10, max: 100));
         Assert.Equal(new long[] { 3, 4, 6, 7 }, await ReplayAsync(reader, from: 3, to: 10, max: 4));
@@ -69,7 +69,7 @@ public sealed class JournalReaderTests
         Assert.False(one.IsDeleted);
     }
 
-    private static async Task<long[]> ReplayAsync(JournalReader reader, long from, long to, long max)
+    private static async Task<long[]> ReplayAsync(JournalReplay reader, long from, long to, long max)
     {
         var seqs = new List<long>();
         await reader.ReplayAsync(Me, from, to, max, r =>

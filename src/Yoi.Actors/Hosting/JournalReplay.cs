@@ -1,8 +1,6 @@
 using System.Data.Common;
 using Akka.Actor;
 using Akka.Persistence;
-using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace Yoi.Actors.Hosting;
 
@@ -13,7 +11,7 @@ namespace Yoi.Actors.Hosting;
 /// callback as it arrives. Same rows, same order and filter as the plugin (<c>deleted = false</c>, sequence numbers
 /// in bounds, ascending, at most <c>max</c>), same <see cref="Persistent"/> built from them. Connections come from
 /// the provider's pool, never the writer's connection, so a recovery does not queue behind the writes.</summary>
-internal sealed class JournalReader(bool postgres, string connectionString, Akka.Serialization.Serialization serialization)
+internal sealed class JournalReplay(WriterFence fence, Akka.Serialization.Serialization serialization)
 {
     private const string Query = """
         SELECT sequence_number, message, manifest, identifier, writer_uuid, created
@@ -27,7 +25,7 @@ internal sealed class JournalReader(bool postgres, string connectionString, Akka
         Action<IPersistentRepresentation> recoveryCallback, CancellationToken cancellationToken)
     {
         if (max <= 0 || toSequenceNr < fromSequenceNr) return;
-        await using var connection = postgres ? (DbConnection)new NpgsqlConnection(connectionString) : new SqliteConnection(connectionString);
+        await using var connection = fence.Connect();
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = Query;
@@ -41,10 +39,7 @@ internal sealed class JournalReader(bool postgres, string connectionString, Akka
         {
             var manifest = reader.IsDBNull(2) ? "" : reader.GetString(2);
             var bytes = (byte[])reader.GetValue(1);
-            // A row without a serializer id (written by an old plugin version) names its type in the manifest.
-            var payload = reader.IsDBNull(3)
-                ? serialization.FindSerializerForType(Type.GetType(manifest, throwOnError: true)!).FromBinary(bytes, Type.GetType(manifest, throwOnError: true))
-                : serialization.Deserialize(bytes, reader.GetInt32(3), manifest);
+            var payload = reader.IsDBNull(3) ? ByTypeName(bytes, manifest) : serialization.Deserialize(bytes, reader.GetInt32(3), manifest);
             recoveryCallback(new Persistent(payload, reader.GetInt64(0), persistenceId, manifest, isDeleted: false,
                 ActorRefs.NoSender, reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetInt64(5)));
         }
@@ -56,13 +51,20 @@ internal sealed class JournalReader(bool postgres, string connectionString, Akka
     /// writer's transactions and SQLite's busy sleeps (≈ 180 ms per recovery while 1,000 Workers ran turns).</summary>
     public async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
     {
-        await using var connection = postgres ? (DbConnection)new NpgsqlConnection(connectionString) : new SqliteConnection(connectionString);
+        await using var connection = fence.Connect();
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT MAX(sequence_number) FROM journal WHERE persistence_id = @pid AND sequence_number > @from";
         Add(command, "pid", persistenceId);
         Add(command, "from", fromSequenceNr);
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is { } max and not DBNull ? Convert.ToInt64(max) : 0;
+    }
+
+    /// <summary>A row without a serializer id (written by an old plugin version) names its type in the manifest.</summary>
+    private object ByTypeName(byte[] bytes, string manifest)
+    {
+        var type = Type.GetType(manifest, throwOnError: true)!;
+        return serialization.FindSerializerForType(type).FromBinary(bytes, type);
     }
 
     private static void Add(DbCommand command, string name, object value)
